@@ -1,7 +1,8 @@
 // Package protocol defines VMDT's binary data-layer wire formats: the
 // 16-byte RDT header, the 64-byte VMDT header, the ACK body and the DDT
 // address. It does no I/O; every parser works on the datagram it is given
-// and allocates nothing.
+// and allocates nothing when the input is valid (a rejection allocates only
+// its error message, never in proportion to the input).
 //
 // A datagram on the wire is
 //
@@ -12,7 +13,10 @@
 // The RDT header comes first because a receiver needs its key id and
 // sequence number to open the rest. When the DATA flag is set the opened
 // body is a VMDT header followed by payload; when only ACK is set it is an
-// ACK body. All integers are big-endian.
+// ACK body. A CLOSE body is either empty (the sender drops the whole
+// session) or one VMDT header (the sender abandons that one transfer, for
+// example because the receiver already has enough shares); a PING body is
+// empty. All integers are big-endian.
 //
 // # RDT header (16 bytes)
 //

@@ -17,7 +17,7 @@ const (
 	FlagData  uint8 = 0x01 // body holds a VMDT header and payload
 	FlagAck   uint8 = 0x02 // Ack is valid; without Data the body is an ACK body
 	FlagPing  uint8 = 0x04 // elicits an ACK; the body is empty
-	FlagClose uint8 = 0x08 // the sender drops the session; the body is empty
+	FlagClose uint8 = 0x08 // empty body: the session ends; a VMDT header body: that transfer is abandoned
 
 	knownRDTFlags = FlagData | FlagAck | FlagPing | FlagClose
 )

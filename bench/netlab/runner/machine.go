@@ -1,0 +1,65 @@
+package runner
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Machine describes where the numbers were taken.
+type Machine struct {
+	CPU        string
+	Cores      int
+	Kernel     string
+	GoVersion  string
+	DefaultCC  string // the kernel's default TCP congestion control
+	CCs        string // available congestion controls
+	LoadAvg    string // /proc/loadavg at the start: other work on the machine
+	MemTotal   string
+	Hostname   string
+	StartedUTC string
+}
+
+// DescribeMachine reads the machine's description from /proc and uname.
+func DescribeMachine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), StartedUTC: time.Now().UTC().Format(time.RFC3339)}
+	m.CPU = procField("/proc/cpuinfo", "model name")
+	m.MemTotal = procField("/proc/meminfo", "MemTotal")
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m.Kernel = unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:]) + " " + unix.ByteSliceToString(u.Machine[:])
+	}
+	m.DefaultCC = readTrim("/proc/sys/net/ipv4/tcp_congestion_control")
+	m.CCs = readTrim("/proc/sys/net/ipv4/tcp_available_congestion_control")
+	m.LoadAvg = readTrim("/proc/loadavg")
+	m.Hostname, _ = os.Hostname()
+	return m
+}
+
+func readTrim(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func procField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "?"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}

@@ -1,0 +1,99 @@
+package rdt
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestSimRandomLossDoesNotCollapse sends over a 10 MB/s path with a
+// 40 ms RTT and random loss in both directions, and checks that goodput
+// stays a healthy fraction of what the lossy path can carry. The
+// simulation is deterministic, so this is not a timing assertion.
+func TestSimRandomLossDoesNotCollapse(t *testing.T) {
+	const rate = 10e6
+	for _, loss := range []float64{0, 0.05, 0.15, 0.25} {
+		t.Run(fmt.Sprintf("loss%.0f", loss*100), func(t *testing.T) {
+			sm := newSim(t, nil,
+				simLinkOf(1, 20*time.Millisecond, loss, rate, 256<<10),
+				simLinkOf(2, 20*time.Millisecond, loss, 0, 0))
+			data := simData(16 << 20)
+			tr := sm.send(1, data)
+			sm.runUntil(time.Minute, func() bool { return tr.done })
+			if tr.err != nil {
+				t.Fatal(tr.err)
+			}
+			got := sm.delivered(1)
+			if len(got) != 1 || !bytes.Equal(got[0], data) {
+				t.Fatal("share not delivered intact")
+			}
+			goodput := float64(len(data)) / sm.now.Seconds()
+			// The link carries at most rate×(1-loss) of useful bytes
+			// (headers aside); require half of that. Plain BBR v1 falls
+			// far below this at 25% loss.
+			floor := 0.5 * rate * (1 - loss) * float64(1104) / 1200
+			l := sm.link[0]
+			t.Logf("loss %.0f%%: %v, goodput %.2f MB/s (floor %.2f), sent %d, random loss %d, queue drops %d, est loss %.3f, btlbw %.2f MB/s",
+				loss*100, sm.now, goodput/1e6, floor/1e6, l.sent, l.lost, l.queueDrops, sm.s[0].cc.lossRate, sm.s[0].cc.btlBw()/1e6)
+			if goodput < floor {
+				t.Errorf("goodput %.2f MB/s below %.2f MB/s", goodput/1e6, floor/1e6)
+			}
+		})
+	}
+}
+
+// TestSimSlowPathNotFlooded sends over a 1 MB/s bottleneck with a small
+// queue and no random loss: the controller must find the rate without
+// overrunning the queue much.
+func TestSimSlowPathNotFlooded(t *testing.T) {
+	const rate = 1e6
+	sm := newSim(t, nil,
+		simLinkOf(3, 25*time.Millisecond, 0, rate, 32<<10),
+		simLinkOf(4, 25*time.Millisecond, 0, 0, 0))
+	data := simData(4 << 20)
+	tr := sm.send(1, data)
+	sm.runUntil(5*time.Minute, func() bool { return tr.done })
+	if tr.err != nil {
+		t.Fatal(tr.err)
+	}
+	l := sm.link[0]
+	goodput := float64(len(data)) / sm.now.Seconds()
+	t.Logf("%v, goodput %.3f MB/s, sent %d, queue drops %d, btlbw %.3f MB/s, est loss %.3f",
+		sm.now, goodput/1e6, l.sent, l.queueDrops, sm.s[0].cc.btlBw()/1e6, sm.s[0].cc.lossRate)
+	if frac := float64(l.queueDrops) / float64(l.sent); frac > 0.05 {
+		t.Errorf("%.1f%% of datagrams dropped at the bottleneck queue", 100*frac)
+	}
+	if goodput < 0.7*rate*1104/1200 {
+		t.Errorf("goodput %.3f MB/s is under 70%% of the bottleneck", goodput/1e6)
+	}
+}
+
+// TestSimMessagesOnSlowPath sends a stream of 65 KB messages, one at a
+// time, over a 1 MB/s bottleneck with a 32 KiB queue. Each message starts
+// from an idle pipe, where the pacer briefly runs faster than btlbw; the
+// queue must still not overflow much.
+func TestSimMessagesOnSlowPath(t *testing.T) {
+	sm := newSim(t, nil,
+		simLinkOf(5, 25*time.Millisecond, 0, 1e6, 32<<10),
+		simLinkOf(6, 25*time.Millisecond, 0, 0, 0))
+	data := simData(59 * 1104)
+	const n = 40
+	for i := 0; i < n; i++ {
+		tr := sm.send(uint64(i+1), data)
+		sm.runUntil(sm.now+time.Minute, func() bool { return tr.done })
+		if tr.err != nil {
+			t.Fatal(tr.err)
+		}
+	}
+	l := sm.link[0]
+	goodput := float64(n*len(data)) / sm.now.Seconds()
+	t.Logf("%d messages in %v: goodput %.3f MB/s, sent %d, queue drops %d, btlbw %.3f MB/s",
+		n, sm.now, goodput/1e6, l.sent, l.queueDrops, sm.s[0].cc.btlBw()/1e6)
+	if frac := float64(l.queueDrops) / float64(l.sent); frac > 0.05 {
+		t.Errorf("%.1f%% of datagrams dropped at the bottleneck queue", 100*frac)
+	}
+	if len(sm.delivered(1)) != n {
+		t.Fatalf("%d messages delivered, want %d", len(sm.delivered(1)), n)
+	}
+}
