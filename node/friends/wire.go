@@ -1,0 +1,189 @@
+package friends
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+)
+
+// Wire constants shared by the three formats.
+const (
+	// Version is the version byte of every format in this package.
+	Version = 1
+	// Kinds, the second byte: which format follows.
+	KindRequest  = 1
+	KindResponse = 2
+	KindToken    = 3
+
+	// KeyLen is the length of a marshaled Ed25519 libp2p public key.
+	KeyLen = 36
+	// SigLen is the length of an Ed25519 signature.
+	SigLen = 64
+	// NonceLen is the length of a request nonce.
+	NonceLen = 16
+
+	maxTime = 1 << 62
+)
+
+// Nonce makes a request unique; the response names it.
+type Nonce [NonceLen]byte
+
+func (n Nonce) String() string { return hex.EncodeToString(n[:]) }
+
+// MarshalText encodes n as hex (for JSON).
+func (n Nonce) MarshalText() ([]byte, error) { return []byte(n.String()), nil }
+
+// UnmarshalText decodes the hex form.
+func (n *Nonce) UnmarshalText(b []byte) error {
+	if len(b) != 2*NonceLen {
+		return fmt.Errorf("%w: nonce of %d hex characters", ErrMalformed, len(b))
+	}
+	if _, err := hex.Decode(n[:], b); err != nil {
+		return fmt.Errorf("%w: nonce: %v", ErrMalformed, err)
+	}
+	return nil
+}
+
+func newNonce(r io.Reader) (Nonce, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	var n Nonce
+	_, err := io.ReadFull(r, n[:])
+	return n, err
+}
+
+// reader consumes an encoding front to back; the first error sticks.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+	}
+}
+
+func (r *reader) bytes(n int, what string) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b) < n {
+		r.fail("%s: need %d bytes, have %d", what, n, len(r.b))
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u8(what string) byte {
+	if v := r.bytes(1, what); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+// header reads and checks the version and kind bytes.
+func (r *reader) header(kind byte) {
+	v, k := r.u8("version"), r.u8("kind")
+	if r.err == nil && (v != Version || k != kind) {
+		r.fail("version %d kind %d, want %d and %d", v, k, Version, kind)
+	}
+}
+
+// varBytes reads a 1-byte length in min..max and that many bytes.
+func (r *reader) varBytes(min, max int, what string) []byte {
+	n := int(r.u8(what + " length"))
+	if r.err == nil && (n < min || n > max) {
+		r.fail("%s length %d, want %d..%d", what, n, min, max)
+	}
+	return r.bytes(n, what)
+}
+
+func (r *reader) time(what string) time.Time {
+	v := r.bytes(8, what)
+	if v == nil {
+		return time.Time{}
+	}
+	s := binary.BigEndian.Uint64(v)
+	if s >= maxTime {
+		r.fail("%s %d out of range", what, s)
+		return time.Time{}
+	}
+	return time.Unix(int64(s), 0).UTC()
+}
+
+func (r *reader) end() {
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("%d trailing bytes", len(r.b))
+	}
+}
+
+func appendVar(b, v []byte) []byte {
+	b = append(b, byte(len(v)))
+	return append(b, v...)
+}
+
+// wireTime truncates t to the whole seconds the wire carries, in UTC.
+func wireTime(t time.Time) time.Time { return time.Unix(t.Unix(), 0).UTC() }
+
+func appendTime(b []byte, t time.Time) []byte {
+	s := t.Unix()
+	if s < 0 || s >= maxTime {
+		s = 0 // rejected by validTime before encoding
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(s))
+}
+
+func validTime(t time.Time) bool { s := t.Unix(); return s >= 0 && s < maxTime }
+
+// parseKey decodes a marshaled public key. Only canonically encoded
+// Ed25519 keys are accepted, so a key has one encoding and one DDT
+// address.
+func parseKey(b []byte) (crypto.PubKey, error) {
+	pub, err := crypto.UnmarshalPublicKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: public key: %v", ErrMalformed, err)
+	}
+	if pub.Type() != cryptopb.KeyType_Ed25519 {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupportedKey, pub.Type())
+	}
+	if c, err := crypto.MarshalPublicKey(pub); err != nil || !bytes.Equal(c, b) {
+		return nil, fmt.Errorf("%w: public key not canonically encoded", ErrMalformed)
+	}
+	return pub, nil
+}
+
+// signer returns priv's marshaled public key, checking it is Ed25519.
+func signer(priv crypto.PrivKey) ([]byte, error) {
+	if priv == nil || priv.Type() != cryptopb.KeyType_Ed25519 {
+		return nil, ErrUnsupportedKey
+	}
+	return crypto.MarshalPublicKey(priv.GetPublic())
+}
+
+// verifySig checks sig by the marshaled key over domain || msg.
+func verifySig(key []byte, domain string, msg, sig []byte) error {
+	pub, err := parseKey(key)
+	if err != nil {
+		return err
+	}
+	ok, err := pub.Verify(append([]byte(domain), msg...), sig)
+	if err != nil || !ok {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+func sign(priv crypto.PrivKey, domain string, msg []byte) ([]byte, error) {
+	return priv.Sign(append([]byte(domain), msg...))
+}
