@@ -81,4 +81,12 @@
 // SHARE_POOL_ADD and SHARE_POOL_CLAIM are parsed and checked here (the
 // sender of an ADD and the claimant of a CLAIM must be the stream's peer)
 // and handed to Config.SharePool; without one they are answered ERR|501.
+//
+// # Multipath delivery
+//
+// RELAY_OPEN (a sender asks a relay to forward one share to a receiver)
+// and DELIVERED (a receiver confirms a message to its sender) are handed
+// to the Delivery installed with SetDelivery (package node/delivery);
+// without one they are answered ERR|501. RelayOpen and Delivered send
+// them.
 package control

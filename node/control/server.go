@@ -119,6 +119,14 @@ func (s *Service) serveLine(c *servedStream, line string) ([]byte, error) {
 		return s.servePoolAdd(cmd)
 	case *ctl.SharePoolClaim:
 		return s.servePoolClaim(cmd)
+	case *ctl.RelayOpen:
+		return s.serveRelayOpen(c, cmd)
+	case *ctl.Delivered:
+		return s.serveDelivered(c, cmd)
+	case *ctl.PoolFetch:
+		return s.servePoolFetch(c, cmd)
+	case *ctl.FileStatus:
+		return s.serveFileStatus(c, cmd)
 	}
 	return nil, ctl.Errorf(ctl.CodeNotImplemented, "%s not served", cmd.Verb())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	logging "github.com/ipfs/go-log/v2"
@@ -41,6 +42,8 @@ type Service struct {
 	knownSeq uint64 // orders known clients for eviction
 	clusters map[ctl.ClusterID]*cluster
 	handlers sync.WaitGroup // served streams in flight
+
+	deliv atomic.Pointer[deliveryHolder] // serves RELAY_OPEN and DELIVERED; see SetDelivery
 }
 
 // New creates a Service on h and registers the ProtocolID stream handler.

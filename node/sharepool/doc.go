@@ -51,7 +51,7 @@
 //	55     1     k, 2 <= k <= n
 //	56     8     added, Unix nanoseconds, > 0
 //	64     8     expires, Unix nanoseconds, > added
-//	72     4     share length L, 1..MaxDataLen (65536)
+//	72     4     share length L, 1..MaxDataLen (67108864)
 //	76     L     share
 //	76+L   4     CRC-32C (Castagnoli) of bytes 0 .. 76+L-1
 //

@@ -19,8 +19,9 @@ const (
 	// TrailerLen is the length of the checksum after the data.
 	TrailerLen = 4
 	// MaxDataLen is the longest share an entry file may hold, whatever
-	// the limits say.
-	MaxDataLen = 64 << 10
+	// the limits say: 64 MiB, the longest share RDT carries, so that a
+	// relay can hold a whole sealed envelope (package node/delivery).
+	MaxDataLen = 64 << 20
 	// MaxFileLen is the longest valid entry file.
 	MaxFileLen = HeaderLen + MaxDataLen + TrailerLen
 )

@@ -278,6 +278,15 @@ func ParseCommand(line string) (Command, error) {
 		}
 		return c, nil
 	}
+	if c, ok, err := parseDeliveryCommand(verb, line); ok {
+		return c, err
+	}
+	if c, ok, err := parsePoolCommand(verb, line); ok {
+		return c, err
+	}
+	if c, ok, err := parseFileCommand(verb, line); ok {
+		return c, err
+	}
 	return nil, Errorf(CodeMalformed, "unknown command")
 }
 

@@ -48,6 +48,10 @@
 //	REGISTER_P2P_PORT|<client_id>|<port>           -> OK|<port>|<key_id>|<key>
 //	SHARE_POOL_ADD|<msg_id>|<client_id>|<dst_client_id>|<share_index>|<n>|<k>|<share> -> OK
 //	SHARE_POOL_CLAIM|<msg_id or *>|<client_id>     -> claim reply
+//	RELAY_OPEN|<client_id>|<msg_id>|<dst_client_id>|<dst_peer_id>|<share_index>|<n>|<k>|<share_len>|<token> -> OK|forward
+//	DELIVERED|<client_id>|<msg_id>|<shares_used>   -> OK
+//
+// (RELAY_OPEN and DELIVERED are described in delivery.go.)
 //
 // In every command, <client_id> is the sender's own address; the server
 // checks it against the stream's authenticated peer (ERR|401 otherwise).

@@ -17,7 +17,10 @@
 // (whole IP packets, headers included), so the wire cost of a transfer and
 // the loss actually achieved are measured, not estimated. Packets for an
 // address no host owns, and packets that are not IPv4, are counted as
-// unroutable and dropped.
+// unroutable and dropped. A packet for a lab host that its source has no
+// link to (relay to relay) is dropped too, and answered at once with an
+// ICMP "host unreachable" from that address, so that connection attempts
+// fail fast instead of waiting for the kernel's timeouts.
 //
 // Shaper and DelayQueue do no I/O and take time as an argument, so their
 // logic is tested with a fake clock; the Emulator's goroutines use the real

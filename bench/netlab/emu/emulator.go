@@ -220,20 +220,23 @@ func (e *Emulator) Stats() Snapshot {
 	return s
 }
 
-func (e *Emulator) route(src *host, pkt []byte) *link {
+// route returns the link pkt from src takes. For a packet to a lab host
+// that src has no link to (say, relay to relay) it returns nil and true:
+// the sender should be told that host is unreachable.
+func (e *Emulator) route(src *host, pkt []byte) (l *link, unreachable bool) {
 	dst, ok := IPv4Dst(pkt)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var l *link
 	if ok {
 		if h := e.byAddr[dst]; h != nil {
 			l = e.links[LinkKey{src.name, h.name}]
+			unreachable = l == nil
 		}
 	}
 	if l == nil {
 		e.unroutable++
 	}
-	return l
+	return l, unreachable
 }
 
 func (e *Emulator) readLoop(h *host) {
@@ -249,7 +252,16 @@ func (e *Emulator) readLoop(h *host) {
 			}
 			return
 		}
-		l := e.route(h, buf[:n])
+		l, unreachable := e.route(h, buf[:n])
+		if unreachable {
+			// Without this answer a connect to a host the lab has no
+			// path to would hang until the kernel gives up.
+			if icmp, ok := HostUnreachable(buf[:n]); ok {
+				if _, err := h.dev.Write(icmp); err != nil {
+					log.Debugf("host unreachable to %s: %v", h.name, err)
+				}
+			}
+		}
 		if l == nil {
 			continue
 		}

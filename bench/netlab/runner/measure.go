@@ -65,7 +65,9 @@ func (r *runner) measure(ctx context.Context, t transport.Transport, env transpo
 	}
 
 	start := time.Now()
-	before := r.lab.Stats()
+	// d sums the links' counts over the runs only: preparation and
+	// restarts between runs are not counted.
+	d := emu.Snapshot{Links: map[emu.LinkKey]emu.LinkStats{}}
 	for i := 0; i < runs; i++ {
 		if i >= r.cfg.MinRuns && r.cfg.Budget > 0 && time.Since(start) > time.Duration(r.cfg.Budget) {
 			break
@@ -73,7 +75,20 @@ func (r *runner) measure(ctx context.Context, t transport.Transport, env transpo
 		if ctx.Err() != nil {
 			break
 		}
+		if pr, ok := t.(transport.Preparer); ok {
+			pctx, cancel := context.WithTimeout(ctx, timeout+2*time.Minute)
+			err := pr.PrepareRun(pctx, mode)
+			cancel()
+			if err != nil {
+				fail(fmt.Errorf("prepare run: %w", err))
+				if ctx.Err() != nil || !restart() {
+					break
+				}
+				continue
+			}
+		}
 		r.lab.Reseed(seedFor(r.cfg.Seed, s.ID, ci, i))
+		before := r.lab.Stats()
 		var stopFailure func() bool
 		if s.Fail != nil {
 			stopFailure = r.failPaths(s.Fail, int64(s.Fail.At*senderExpansion*float64(len(p.Data))))
@@ -82,6 +97,7 @@ func (r *runner) measure(ctx context.Context, t transport.Transport, env transpo
 		if stopFailure != nil && stopFailure() {
 			m.PathsFailed++
 		}
+		d = addSnapshot(d, r.lab.Stats().Sub(before))
 		m.PayloadBytes += int64(len(p.Data))
 		if err != nil {
 			fail(err)
@@ -99,7 +115,6 @@ func (r *runner) measure(ctx context.Context, t transport.Transport, env transpo
 		m.Times = append(m.Times, res.Elapsed)
 		m.Info = res.Info
 	}
-	d := r.lab.Stats().Sub(before)
 	m.Summary = stats.Summarize(m.Times)
 	m.Wire = d.Total(nil)
 	m.SenderOut = senderOut(d)
@@ -108,6 +123,18 @@ func (r *runner) measure(ctx context.Context, t transport.Transport, env transpo
 	hop := d.Total(func(k emu.LinkKey) bool { return !lab.IsDirect(k) }).LossRate()
 	m.RelayLoss = 1 - (1-hop)*(1-hop)
 	return t
+}
+
+// addSnapshot returns the sum of two snapshots' counts.
+func addSnapshot(a, b emu.Snapshot) emu.Snapshot {
+	out := emu.Snapshot{Links: make(map[emu.LinkKey]emu.LinkStats, len(a.Links)), Unroutable: a.Unroutable + b.Unroutable}
+	for k, v := range a.Links {
+		out.Links[k] = v
+	}
+	for k, v := range b.Links {
+		out.Links[k] = out.Links[k].Add(v)
+	}
+	return out
 }
 
 func senderOut(s emu.Snapshot) emu.LinkStats {

@@ -98,6 +98,15 @@ type Transport interface {
 	Close() error
 }
 
+// Preparer is implemented by transports that need to do work before each
+// timed run that must not be timed or counted, such as restarting a node
+// so that a cold run starts without sessions. The runner calls PrepareRun
+// before every run, outside the timed interval and outside the byte
+// counts.
+type Preparer interface {
+	PrepareRun(ctx context.Context, mode Mode) error
+}
+
 // Info describes a registered transport.
 type Info struct {
 	Name      string

@@ -35,8 +35,12 @@ func TestRegistry(t *testing.T) {
 	if err != nil || !v.Multipath {
 		t.Fatalf("vmdt: %+v, %v", v, err)
 	}
-	if err := v.New().Setup(context.Background(), Env{}); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("vmdt placeholder Setup: %v, want ErrUnavailable", err)
+	// Without a vmdt binary anywhere, Setup reports the transport as
+	// unavailable.
+	t.Setenv("NETLAB_VMDT", filepath.Join(t.TempDir(), "no-vmdt"))
+	t.Setenv("PATH", t.TempDir())
+	if err := v.New().Setup(context.Background(), Env{Exe: filepath.Join(t.TempDir(), "netlab")}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("vmdt Setup without a binary: %v, want ErrUnavailable", err)
 	}
 	if c, _ := Lookup("tcp-cubic"); c.Multipath || c.Settings == "" {
 		t.Errorf("tcp-cubic: %+v", c)

@@ -1,55 +1,440 @@
 package transport
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vmdt/vmdt/bench/netlab/lab"
 )
 
-// This file is the hook where VMDT plugs in. Replace vmdtTransport with
-// the real implementation; nothing else in netlab needs to change. It
-// should:
+// The vmdt transport runs the real vmdt binary in the lab:
 //
-//   - Setup: start a vmdt node in each of Env.Lab.Sender,
-//     Env.Lab.Receiver and Env.Lab.Relays[:Env.N], each with
-//     Env.Lab.Command(ctx, host, vmdtBinary, args...) so that its UDP and
-//     libp2p traffic crosses the emulated links (every node's only address
-//     is host.Addr). Bootstrap them (one of them, or an extra bootstrap
-//     node on a relay host), form the cluster with n=Env.N, k=Env.K over
-//     the relays, and return once the receiver accepts messages. Return an
-//     error wrapping ErrUnavailable if the vmdt binary is missing.
-//   - Transfer: Cold means the sender has no data-plane sessions yet
-//     (tear them down first, outside the timed interval if need be, then
-//     start the clock before session setup); Warm means sessions to every
-//     relay are up. Hand p.Data (or p.File) to the sender node, wait until
-//     the receiver node has delivered the message, check its SHA-256
-//     against p.SHA256 (ErrCorrupt on mismatch), and return the time from
-//     the sender's start to the receiver's delivery. Take both times from
-//     CLOCK_MONOTONIC (shared by every namespace) or measure both on the
-//     harness side; say which in Result.Info.
-//   - Close: stop every node (closing stdin or a signal, then Wait).
+//   - Setup: a bootstrap node in the receiver's namespace (it has no data
+//     plane, so the sender never picks it as a relay, and from the
+//     sender it is as far away as the receiver), then a daemon in each of
+//     Relays[:N] and in the receiver's namespace, then the sender's
+//     daemon, each listening only on its host's lab address (libp2p TCP
+//     and the RDT UDP socket). The sender and receiver register names and
+//     become friends; Setup returns once a small message goes through
+//     over all N relays.
+//   - Transfer: POST /v1/send on the sender's local API with the payload,
+//     timed on the harness side (Go's monotonic clock) from just before
+//     the request until the answer, which the daemon gives once the
+//     receiver confirmed delivery over the control protocol. The report
+//     must say "delivered" and name N distinct relays, all lab relays.
+//     Then, untimed, the message is fetched from the receiver's inbox and
+//     its SHA-256 checked. Cold runs restart the sender's daemon first
+//     (PrepareRun, outside the timed interval and outside the byte
+//     counts), so it has no data-plane sessions and no cached relay
+//     endpoints; its libp2p connections to the relays are up again
+//     before the clock starts.
+//   - Close: SIGTERM to every daemon, then wait.
 //
-// The runner takes care of link settings, loss seeds, path failures
-// (scenario 4 takes relay paths down through the emulator, which VMDT
-// must survive) and byte counting; the transport only moves bytes.
+// The binary is $NETLAB_VMDT, else "vmdt" beside the netlab binary
+// (make bench-quick builds bench/.bin/vmdt), else vmdt on $PATH. Daemon
+// logs go to the run directory, or to $NETLAB_VMDT_LOGS if set (kept
+// after the run); $NETLAB_VMDT_LOG_LEVEL sets their go-log level.
 func init() {
 	Register(Info{
 		Name:      "vmdt",
 		Multipath: true,
-		Settings:  "k-of-n secret-shared shares over n relays, rdt transport (not yet plugged in)",
-		New:       func() Transport { return vmdtTransport{} },
+		Settings:  "vmdt daemons (real binary): k-of-n secret-shared shares over n relays on RDT/UDP; POST /v1/send timed on the harness until the receiver's DELIVERED",
+		New:       func() Transport { return &vmdtTransport{} },
 	})
 }
 
-type vmdtTransport struct{}
+// Names the harness registers; any valid vmdt usernames would do.
+const (
+	vmdtSenderName   = "labsender"
+	vmdtReceiverName = "labreceiver"
+	vmdtBootstrapTCP = 4001
+)
 
-func (vmdtTransport) Name() string { return "vmdt" }
+// vmdtSetupTimeout bounds the whole of Setup.
+const vmdtSetupTimeout = 4 * time.Minute
 
-func (vmdtTransport) Setup(context.Context, Env) error {
-	return fmt.Errorf("%w: vmdt: the end-to-end vmdt path is not plugged into netlab yet (see bench/netlab/transport/vmdt.go)", ErrUnavailable)
+type vmdtTransport struct {
+	env  Env
+	bin  string
+	root string
+
+	boot, sender, receiver *vmdtNode
+	relays                 []*vmdtNode
+	relayHost              map[string]string // relay peer id -> lab host name
+	senderUsed             bool              // the sender's daemon has sent since it started
+	phases                 []string          // how long each step of Setup took
 }
 
-func (vmdtTransport) Transfer(context.Context, Payload, Mode) (Result, error) {
-	return Result{}, ErrUnavailable
+func (t *vmdtTransport) Name() string { return "vmdt" }
+
+// vmdtBinary finds the vmdt executable.
+func vmdtBinary(exe string) (string, error) {
+	var tried []string
+	if p := os.Getenv("NETLAB_VMDT"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		tried = append(tried, p)
+	}
+	if exe != "" {
+		p := filepath.Join(filepath.Dir(exe), "vmdt")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		tried = append(tried, p)
+	}
+	if p, err := exec.LookPath("vmdt"); err == nil {
+		return p, nil
+	}
+	tried = append(tried, "$PATH")
+	return "", fmt.Errorf("%w: vmdt binary not found (tried %s); build it with go build -o bench/.bin/vmdt ./cmd/vmdt or set NETLAB_VMDT",
+		ErrUnavailable, strings.Join(tried, ", "))
 }
 
-func (vmdtTransport) Close() error { return nil }
+func (t *vmdtTransport) Setup(ctx context.Context, env Env) (err error) {
+	if t.bin, err = vmdtBinary(env.Exe); err != nil {
+		return err
+	}
+	if env.Lab == nil || env.N < 1 || env.N > len(env.Lab.Relays) || env.K < 2 || env.K > env.N {
+		return fmt.Errorf("vmdt: need a lab and 2 <= k <= n <= relays, have n=%d k=%d", env.N, env.K)
+	}
+	t.env = env
+	ctx, cancel := context.WithTimeout(ctx, vmdtSetupTimeout)
+	defer cancel()
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	base := env.Dir
+	if d := os.Getenv("NETLAB_VMDT_LOGS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		base = d
+	}
+	if t.root, err = os.MkdirTemp(base, "vmdt-"); err != nil {
+		return err
+	}
+
+	mark := time.Now()
+	phase := func(name string) {
+		t.phases = append(t.phases, fmt.Sprintf("%s %v", name, time.Since(mark).Round(time.Millisecond)))
+		mark = time.Now()
+	}
+	l := env.Lab
+	// The bootstrap node runs beside the sender by default: see
+	// vmdtBootstrapHost.
+	bootHost := l.Sender
+	if os.Getenv("NETLAB_VMDT_BOOTSTRAP") == lab.ReceiverName {
+		bootHost = l.Receiver
+	}
+	t.boot = t.newNode("bootstrap", bootHost, "bootstrap",
+		"--listen", fmt.Sprintf("/ip4/%s/tcp/%d", bootHost.Addr, vmdtBootstrapTCP))
+	if err := t.initRepo(ctx, t.boot); err != nil {
+		return err
+	}
+	if err := t.boot.start(ctx, env, t.bin); err != nil {
+		return err
+	}
+	phase("bootstrap")
+	var bi vmdtInfo
+	if err := t.boot.call(ctx, http.MethodGet, "/v1/id", nil, &bi); err != nil {
+		return err
+	}
+	bootAddr := ""
+	for _, a := range bi.Addrs {
+		if strings.HasPrefix(a, "/ip4/"+bootHost.Addr.String()+"/tcp/") {
+			bootAddr = a
+		}
+	}
+	if bootAddr == "" {
+		return fmt.Errorf("vmdt: bootstrap node has no TCP address on %s: %v", bootHost.Addr, bi.Addrs)
+	}
+	daemon := func(name string, h *lab.Host) *vmdtNode {
+		return t.newNode(name, h, "daemon",
+			"--listen", fmt.Sprintf("/ip4/%s/tcp/0", h.Addr),
+			"--udp", h.Addr.String()+":0",
+			"--bootstrap", bootAddr)
+	}
+	t.receiver = daemon("receiver", l.Receiver)
+	for _, h := range l.Relays[:env.N] {
+		t.relays = append(t.relays, daemon(h.Name, h))
+	}
+	t.sender = daemon("sender", l.Sender)
+	// Relays and receiver first, the sender last, so that the sender's
+	// DHT bootstrap finds every relay.
+	first := append([]*vmdtNode{t.receiver}, t.relays...)
+	if err := t.parallel(ctx, first, func(n *vmdtNode) error {
+		if err := t.initRepo(ctx, n); err != nil {
+			return err
+		}
+		return n.start(ctx, env, t.bin)
+	}); err != nil {
+		return err
+	}
+	phase("relays+receiver")
+	t.relayHost = map[string]string{}
+	for _, r := range t.relays {
+		var ri vmdtInfo
+		if err := r.call(ctx, http.MethodGet, "/v1/id", nil, &ri); err != nil {
+			return err
+		}
+		t.relayHost[ri.PeerID] = r.name
+	}
+	if err := t.initRepo(ctx, t.sender); err != nil {
+		return err
+	}
+	if err := t.sender.start(ctx, env, t.bin); err != nil {
+		return err
+	}
+
+	phase("sender")
+	// Names and friendship.
+	if err := t.parallel(ctx, []*vmdtNode{t.sender, t.receiver}, func(n *vmdtNode) error {
+		name := vmdtSenderName
+		if n == t.receiver {
+			name = vmdtReceiverName
+		}
+		return retry(ctx, 3, func() error {
+			return n.postJSON(ctx, "/v1/name/register", map[string]string{"name": name}, nil)
+		})
+	}); err != nil {
+		return err
+	}
+	phase("names")
+	if err := retry(ctx, 3, func() error {
+		return t.sender.postJSON(ctx, "/v1/friends/add", map[string]string{"name": vmdtReceiverName}, nil)
+	}); err != nil {
+		return err
+	}
+	if err := retry(ctx, 3, func() error {
+		return t.receiver.postJSON(ctx, "/v1/friends/accept", map[string]string{"name": vmdtSenderName}, nil)
+	}); err != nil {
+		return err
+	}
+	phase("friends")
+	if err := t.waitSenderReady(ctx); err != nil {
+		return err
+	}
+	// The receiver accepts messages once a small one goes through, over
+	// every relay. The sender's friend token and routing table may take a
+	// moment after the handshake, hence the retries.
+	probe := []byte("netlab vmdt setup probe")
+	var lastErr error
+	for attempt := 0; attempt < 10; attempt++ {
+		if _, _, lastErr = t.send(ctx, probe, sha256.Sum256(probe)); lastErr == nil {
+			phase("first message")
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("vmdt: setup: the receiver does not get messages: %w", lastErr)
+}
+
+// newNode describes a node; its repository and log live under t.root.
+func (t *vmdtTransport) newNode(name string, h *lab.Host, args ...string) *vmdtNode {
+	return &vmdtNode{name: name, host: h, repo: filepath.Join(t.root, name), args: args,
+		log: filepath.Join(t.root, name+".log")}
+}
+
+// initRepo runs vmdt init for n (outside any namespace: it only writes
+// files).
+func (t *vmdtTransport) initRepo(ctx context.Context, n *vmdtNode) error {
+	out, err := exec.CommandContext(ctx, t.bin, "--repo", n.repo, "init").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("vmdt: init %s: %v: %s", n.name, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// parallel runs fn for every node concurrently and joins the errors.
+func (t *vmdtTransport) parallel(ctx context.Context, nodes []*vmdtNode, fn func(*vmdtNode) error) error {
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// retry calls fn up to attempts times while it fails.
+func retry(ctx context.Context, attempts int, fn func() error) error {
+	var err error
+	for i := 0; i < attempts; i++ {
+		if err = fn(); err == nil || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(i+1) * 300 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// waitSenderReady polls until the sender's daemon is connected to every
+// relay, so a cold send starts with libp2p connections up and finds all
+// N relays among its candidates.
+func (t *vmdtTransport) waitSenderReady(ctx context.Context) error {
+	deadline := time.Now().Add(vmdtReadyTimeout)
+	for {
+		var peers []vmdtPeer
+		err := t.sender.call(ctx, http.MethodGet, "/v1/peers", nil, &peers)
+		missing := len(t.relayHost)
+		if err == nil {
+			for _, p := range peers {
+				if _, ok := t.relayHost[p.PeerID]; ok {
+					missing--
+				}
+			}
+			if missing == 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("vmdt: sender not connected to %d of %d relays after %v (last error %v)%s",
+				missing, len(t.relayHost), vmdtReadyTimeout, err, t.sender.logTail())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// PrepareRun implements Preparer: before a cold run, restart the
+// sender's daemon if it has sent anything since it started.
+func (t *vmdtTransport) PrepareRun(ctx context.Context, mode Mode) error {
+	if mode != Cold || !t.senderUsed {
+		return nil
+	}
+	if err := t.sender.stop(); err != nil {
+		return fmt.Errorf("vmdt: stop sender: %w", err)
+	}
+	if err := t.sender.start(ctx, t.env, t.bin); err != nil {
+		return err
+	}
+	t.senderUsed = false
+	return t.waitSenderReady(ctx)
+}
+
+func (t *vmdtTransport) Transfer(ctx context.Context, p Payload, mode Mode) (Result, error) {
+	if t.sender == nil || t.receiver == nil {
+		return Result{}, errors.New("vmdt: not set up")
+	}
+	if mode == Cold && t.senderUsed {
+		// Called without PrepareRun (a runner that does not know
+		// Preparer): restart here; the restart is not timed.
+		if err := t.PrepareRun(ctx, mode); err != nil {
+			return Result{}, err
+		}
+	}
+	elapsed, info, err := t.send(ctx, p.Data, p.SHA256)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Elapsed: elapsed, Info: info}, nil
+}
+
+// send posts msg on the sender's API, timing only the request, checks
+// that it went over every relay, then fetches it from the receiver's
+// inbox and checks its SHA-256.
+func (t *vmdtTransport) send(ctx context.Context, msg []byte, sum [32]byte) (time.Duration, string, error) {
+	q := url.Values{"to": {vmdtReceiverName}, "n": {strconv.Itoa(t.env.N)}, "k": {strconv.Itoa(t.env.K)}}
+	var rep vmdtSendReport
+	t.senderUsed = true
+	start := time.Now()
+	err := t.sender.call(ctx, http.MethodPost, "/v1/send?"+q.Encode(), bytes.NewReader(msg), &rep)
+	elapsed := time.Since(start)
+	if err != nil {
+		var ae *vmdtAPIError
+		if errors.As(err, &ae) && len(ae.body) > 0 {
+			return 0, "", fmt.Errorf("%w; body %s", err, oneLineBytes(ae.body, 600))
+		}
+		return 0, "", err
+	}
+	if rep.Status != "delivered" {
+		return 0, "", fmt.Errorf("vmdt: send status %q, shares %s", rep.Status, t.describeShares(rep))
+	}
+	hosts := map[string]bool{}
+	for _, s := range rep.Shares {
+		if h, ok := t.relayHost[s.RelayPeer]; ok {
+			hosts[h] = true
+		}
+	}
+	if len(rep.Shares) != t.env.N || len(hosts) != t.env.N {
+		return 0, "", fmt.Errorf("%w: %d shares over %d distinct lab relays, want %d: %s",
+			errVMDTNotMultipath, len(rep.Shares), len(hosts), t.env.N, t.describeShares(rep))
+	}
+	var got []byte
+	if err := t.receiver.call(ctx, http.MethodGet, "/v1/inbox/"+url.PathEscape(rep.ID), nil, &got); err != nil {
+		return 0, "", fmt.Errorf("vmdt: fetch message %s from the receiver: %w", rep.ID, err)
+	}
+	if sha256.Sum256(got) != sum {
+		return 0, "", fmt.Errorf("%w: vmdt: message %s: %d bytes, want %d", ErrCorrupt, rep.ID, len(got), len(msg))
+	}
+	info := fmt.Sprintf("harness-timed POST /v1/send (daemon took_ms %.1f); shares %s", rep.TookMS, t.describeShares(rep))
+	return elapsed, info, nil
+}
+
+// describeShares says which lab relay carried each share and how it ended.
+func (t *vmdtTransport) describeShares(rep vmdtSendReport) string {
+	var parts []string
+	for _, s := range rep.Shares {
+		h := t.relayHost[s.RelayPeer]
+		if h == "" {
+			h = "peer " + s.RelayPeer
+		}
+		p := fmt.Sprintf("%d:%s:%s", s.Index, h, s.Outcome)
+		if s.Detail != "" {
+			p += "(" + oneLineBytes([]byte(s.Detail), 200) + ")"
+		}
+		parts = append(parts, p)
+	}
+	sort.Strings(parts)
+	return "[" + strings.Join(parts, " ") + "] used " + fmt.Sprint(rep.Used)
+}
+
+func oneLineBytes(b []byte, max int) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
+
+func (t *vmdtTransport) Close() error {
+	nodes := slices.DeleteFunc(append([]*vmdtNode{t.sender, t.receiver, t.boot}, t.relays...),
+		func(n *vmdtNode) bool { return n == nil })
+	err := t.parallel(context.Background(), nodes, func(n *vmdtNode) error { return n.stop() })
+	t.sender, t.receiver, t.boot, t.relays = nil, nil, nil, nil
+	return err
+}

@@ -1,0 +1,136 @@
+package delivery
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vmdt/vmdt/node/delivery/envelope"
+	"github.com/vmdt/vmdt/protocol"
+)
+
+func chunkOf(m *FileManifest, i int) envelope.Chunk {
+	return envelope.Chunk{FileID: m.FileID, Index: uint32(i), Count: uint32(m.Count() + 1)}
+}
+
+func TestChunkStore(t *testing.T) {
+	dir := t.TempDir()
+	inbox, err := OpenInbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := openChunkStore(filepath.Join(dir, filesDir), inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, mallory := testKey(t), testKey(t)
+	aliceAddr, _ := ddtOfKey(alice.GetPublic())
+	malloryAddr, _ := ddtOfKey(mallory.GetPublic())
+	data := randomBytes(t, 5*MinChunkSize+100) // 6 chunks, the last 100 bytes
+	m, raw := testManifest(t, alice, data, MinChunkSize, "notes.txt")
+	part := func(i int) []byte { return data[i*MinChunkSize : min((i+1)*MinChunkSize, len(data))] }
+
+	if r, err := s.status(aliceAddr, m.FileID, 0); err != nil || r.Count != 0 {
+		t.Fatalf("status before the manifest: %+v %v", r, err)
+	}
+	if _, err := s.putChunk(aliceAddr, chunkOf(m, 1), part(0)); !errors.Is(err, ErrBadChunk) {
+		t.Fatalf("chunk before the manifest: %v", err)
+	}
+	// A manifest signed by alice but sent by mallory, or signed by mallory
+	// for alice's file, is refused.
+	if _, err := s.putManifest(malloryAddr, chunkOf(m, 0), raw); !errors.Is(err, ErrBadFileManifest) {
+		t.Fatalf("alice's manifest from mallory: %v", err)
+	}
+	mm, mraw := testManifest(t, mallory, data, MinChunkSize, "notes.txt")
+	if _, err := s.putManifest(aliceAddr, chunkOf(mm, 0), mraw); !errors.Is(err, ErrBadFileManifest) {
+		t.Fatalf("mallory's manifest as alice's: %v", err)
+	}
+	if _, err := s.putManifest(aliceAddr, chunkOf(m, 0), raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.putManifest(aliceAddr, chunkOf(m, 0), raw); err != nil {
+		t.Fatalf("manifest again: %v", err)
+	}
+
+	// A chunk that does not match its hash, of the wrong length, from
+	// another sender or at another index is rejected and not written.
+	altered := bytes.Clone(part(2))
+	altered[10] ^= 1
+	for name, c := range map[string]struct {
+		src   protocol.DDTAddr
+		chunk envelope.Chunk
+		data  []byte
+	}{
+		"altered":      {aliceAddr, chunkOf(m, 3), altered},
+		"moved":        {aliceAddr, chunkOf(m, 2), part(2)},
+		"short":        {aliceAddr, chunkOf(m, 3), part(2)[:100]},
+		"other sender": {malloryAddr, chunkOf(m, 3), part(2)},
+		"past the end": {aliceAddr, chunkOf(m, 7), part(5)},
+		"wrong count":  {aliceAddr, envelope.Chunk{FileID: m.FileID, Index: 3, Count: 99}, part(2)},
+	} {
+		if _, err := s.putChunk(c.src, c.chunk, c.data); !errors.Is(err, ErrBadChunk) {
+			t.Errorf("%s chunk: %v, want ErrBadChunk", name, err)
+		}
+	}
+	onDisk, err := os.ReadFile(filepath.Join(s.fileDir(m.FileID), partFile))
+	if err != nil || len(onDisk) != len(data) || !bytes.Equal(onDisk, make([]byte, len(data))) {
+		t.Fatalf("rejected chunks were written (%d bytes, %v)", len(onDisk), err)
+	}
+
+	for _, i := range []int{0, 2, 5} {
+		if f, err := s.putChunk(aliceAddr, chunkOf(m, i+1), part(i)); err != nil || f != nil {
+			t.Fatalf("chunk %d: %v %v", i, f, err)
+		}
+	}
+	r, err := s.status(aliceAddr, m.FileID, 0)
+	if err != nil || r.Count != 6 || !r.Has(0) || r.Has(1) || !r.Has(2) || r.Has(3) || !r.Has(5) {
+		t.Fatalf("status %+v %v", r, err)
+	}
+	if r, _ := s.status(malloryAddr, m.FileID, 0); r.Count != 0 {
+		t.Fatalf("mallory learns about alice's file: %+v", r)
+	}
+
+	// A restart keeps what was verified.
+	s, err = openChunkStore(filepath.Join(dir, filesDir), inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := s.status(aliceAddr, m.FileID, 0); err != nil || !bytes.Equal(r2.Bitmap, r.Bitmap) {
+		t.Fatalf("after restart: %+v %v", r2, err)
+	}
+	var done *fileState
+	for _, i := range []int{1, 3, 4, 4} {
+		if done, err = s.putChunk(aliceAddr, chunkOf(m, i+1), part(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 4 && done != nil {
+			break
+		}
+	}
+	if done == nil {
+		t.Fatal("file not complete after all chunks")
+	}
+	ent := Entry{ID: "0102030405060708", From: "alice", Src: aliceAddr.String(), Size: len(data), Received: time.Now().UTC(), Name: m.Name}
+	if err := s.finish(done, ent); err != nil {
+		t.Fatal(err)
+	}
+	f, err := inbox.Open(ent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(f)
+	f.Close()
+	if !bytes.Equal(got, data) {
+		t.Fatal("inbox file differs from the data")
+	}
+	if e, _, err := inbox.Get(ent.ID); err != nil || e.Name != "notes.txt" || e.Size != len(data) {
+		t.Fatalf("entry %+v %v", e, err)
+	}
+	if r, err := s.status(aliceAddr, m.FileID, 0); err != nil || r.Count != 6 || r.Bitmap[0] != 0xfc {
+		t.Fatalf("status of a received file: %+v %v", r, err)
+	}
+}

@@ -1,0 +1,82 @@
+// Package delivery is VMDT's multipath delivery engine: it sends a
+// message as n sealed shares over n distinct relays, relays shares for
+// other nodes cut-through, and receives messages into an inbox once k
+// shares authenticate.
+//
+// # What is built, and what is not
+//
+// Built (the online path, all parties reachable):
+//   - Engine.Send: resolve the receiver, require its friend token
+//     (ErrNotFriends), ssms.Split, envelope.Seal to the receiver's seal
+//     key, pick n responsive relays spread over /24 (IPv4) or /48 (IPv6)
+//     prefixes (ErrNotEnoughRelays, saying how many were found), announce
+//     each share with RELAY_OPEN, send all n envelopes concurrently over
+//     RDT, wait for the receiver's DELIVERED, abandon the rest.
+//   - Relaying: Engine.RelayOpen checks the token, the receiver's peer id,
+//     the share length and per-sender and total limits, sets up the data
+//     plane to the receiver and opens the forward transfer;
+//     Engine.OnSegment forwards each segment of an announced share as it
+//     arrives (the VMDT header is the same end to end). The relay holds
+//     no keys and no copy of the share.
+//   - Receiving: Engine.OnSegment feeds package assemble per (sender,
+//     message id, n, k, length); messages from non-friends are dropped,
+//     shares whose prefix the sender did not sign are rejected, altered
+//     fragments are found by their ssms tags. A decoded message is stored
+//     in the Inbox, its transfers are abandoned (rdt AbandonMessage) and
+//     DELIVERED goes back to the sender's peer, derived from the sender
+//     key in the signed manifest.
+//   - Inbox: one .msg and one .json file per message, written atomically.
+//   - Files (files.go, filemanifest.go, chunkstore.go): Engine.SendFile
+//     sends a file as a signed file manifest and chunks of 4 MiB, each an
+//     ordinary k-of-n message whose envelope carries the chunk fields;
+//     FILE_STATUS tells the sender which chunks the receiver holds, so a
+//     repeated send resumes. The receiver verifies each chunk against the
+//     manifest, writes it in place on disk and moves the complete file
+//     into the inbox (Inbox.PutFile, Inbox.Open).
+//   - Store and forward (pool.go, claim.go): a relay with a share pool
+//     (Config.Pool) that cannot reach the receiver answers RELAY_OPEN
+//     with OK|pool (ERR|413 when the pool has no room), takes the whole
+//     envelope and keeps it in the pool (on disk, until its TTL); Send
+//     then reports StatusPooled. The receiver sends POOL_FETCH to its
+//     peers at start and every Config.ClaimInterval; relays push what
+//     they hold over RDT with VMDT FlagPool, and delete each share once
+//     its transfer completed.
+//   - Spare relays (spare.go): when more than n-k relays fail, Send
+//     re-sends the failed shares through relays it has not used yet.
+//
+// Not built yet: falling back to the pool when forwarding fails
+// mid-transfer, retransmission of missing ranges through other relays, a CLI,
+// and wiring into node.Node (the lead does that; see New). Replay of a
+// whole message is caught only while its id is remembered (twice
+// InboundTimeout). A relay accepts segments of an announced share from the
+// first RDT session that sends one, not necessarily the announcer's.
+//
+// # How data flows
+//
+//	sender                       relay i                        receiver
+//	Send ─ RELAY_OPEN|…|i|… ───▶ RelayOpen: token, limits,
+//	                             ConnectDataPlane(receiver),
+//	       ◀──────── OK|forward  rdt OpenSend ──────────────┐
+//	rdt Send(envelope i) ──────▶ OnSegment ─ WriteAt ───────┴─▶ OnSegment ─ assemble
+//	                                                            decode loop: Result,
+//	                                                            Inbox.Put, AbandonMessage
+//	       ◀──────────────────────────────── DELIVERED|…|used ─┘
+//	Report{ID, Status, Shares}
+//
+// # Wiring
+//
+// The engine does no I/O of its own besides the inbox: it uses the RDT
+// transport (Transport), the control protocol (Control), the name
+// registry (Names), the friend store (Friends) and the peer list (Peers)
+// through interfaces at its side. The node passes Engine.OnSegment,
+// Engine.Reassemble and Engine.OnInboundFailed to rdt.Config and calls
+// control.Service.SetDelivery(engine) so that RELAY_OPEN and DELIVERED
+// reach it.
+//
+// # Goroutines
+//
+// The engine owns one decode loop (decoding off the RDT read loop, and
+// expiring stale inbound messages), one watcher per relayed share, and
+// one goroutine per DELIVERED being sent; Close stops and waits for all.
+// Send runs n goroutines of its own and waits for them before returning.
+package delivery

@@ -1,0 +1,45 @@
+package delivery
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// PutFile stores the file at path under e.ID, moving it into the inbox
+// (path must be on the inbox's file system), so that a large file is
+// never read into memory. It fails with ErrExists if the id is taken.
+func (b *Inbox) PutFile(e Entry, path string) error {
+	meta, err := b.path(e.ID, metaExt)
+	if err != nil {
+		return err
+	}
+	body, _ := b.path(e.ID, msgExt)
+	js, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, err := os.Stat(meta); err == nil {
+		return fmt.Errorf("%w: %s", ErrExists, e.ID)
+	}
+	if err := os.Rename(path, body); err != nil {
+		return fmt.Errorf("delivery: inbox file %s: %w", e.ID, err)
+	}
+	return writeAtomic(meta, js)
+}
+
+// Open opens the body of message id for reading, for entries too large
+// to Get into memory.
+func (b *Inbox) Open(id string) (*os.File, error) {
+	body, err := b.path(id, msgExt)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(body)
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return f, err
+}
