@@ -125,9 +125,12 @@ func TestBogusDatagramsDropped(t *testing.T) {
 		// Authentic but malformed bodies.
 		bad := validShareHeader(10)
 		bad.K = 9 // k > n
+		indexZero := validShareHeader(10)
+		indexZero.ShareIndex = 0 // Shamir's x = 0 would be the secret itself
 		badSeqs := []uint32{}
 		for _, d := range [][]byte{
 			v.seal(protocol.FlagData, dataBody(bad, make([]byte, 10))),
+			v.seal(protocol.FlagData, dataBody(indexZero, make([]byte, 10))),
 			v.seal(protocol.FlagData, dataBody(validShareHeader(10), make([]byte, 11))),    // payload beyond the share
 			v.seal(protocol.FlagData, dataBody(validShareHeader(2<<20), make([]byte, 10))), // above MaxShareLen
 			v.seal(protocol.FlagData|protocol.FlagClose, dataBody(validShareHeader(10), make([]byte, 10))),
@@ -140,8 +143,8 @@ func TestBogusDatagramsDropped(t *testing.T) {
 			v.inject(v.peer, d)
 		}
 		synctest.Wait()
-		if st = v.tr.Stats(); st.DroppedMalformed != 5+8 {
-			t.Fatalf("DroppedMalformed = %d, want 13", st.DroppedMalformed)
+		if st = v.tr.Stats(); st.DroppedMalformed != 5+9 {
+			t.Fatalf("DroppedMalformed = %d, want 14", st.DroppedMalformed)
 		}
 		requireNoState(t, v.tr)
 

@@ -46,9 +46,11 @@
 //
 // Not built yet: falling back to the pool when forwarding fails
 // mid-transfer, retransmission of missing ranges through other relays, a CLI,
-// and wiring into node.Node (the lead does that; see New). Replay of a
-// whole message is caught only while its id is remembered (twice
-// InboundTimeout). A relay accepts segments of an announced share from the
+// and wiring into node.Node (the lead does that; see New). A whole message
+// replayed is dropped while its id is remembered (twice InboundTimeout);
+// later it is decoded again, but the inbox refuses an id it holds
+// (ErrExists), so it is not stored or reported twice (DELIVERED is sent
+// again). A relay accepts segments of an announced share from the
 // first RDT session that sends one, not necessarily the announcer's.
 //
 // # How data flows

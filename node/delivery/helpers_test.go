@@ -114,6 +114,11 @@ type testNode struct {
 	friends *friendBook
 	engP    atomic.Pointer[Engine] // eng, for the transport's goroutines
 
+	// hook, if set, sees every share segment this node's transport
+	// delivers, before the engine does, and may change it; drop=true
+	// keeps it from the engine.
+	hook atomic.Pointer[func(s *rdt.Segment) (drop bool)]
+
 	flip   atomic.Bool // alter the fragment bytes of shares this node forwards
 	record atomic.Bool // keep every payload byte of relayed shares in seen
 	seenMu sync.Mutex
@@ -123,6 +128,9 @@ type testNode struct {
 func (n *testNode) onSegment(s rdt.Segment) {
 	e := n.engP.Load()
 	if e == nil {
+		return
+	}
+	if f := n.hook.Load(); f != nil && (*f)(&s) {
 		return
 	}
 	h := s.Header
@@ -156,6 +164,12 @@ func (n *testNode) seenBytes() []byte {
 // like a bootstrap node, with control protocol only.
 func newTestNode(t *testing.T, name string, reg *names, withDataPlane bool) *testNode {
 	t.Helper()
+	return newTestNodeTimeout(t, name, reg, withDataPlane, 5*time.Second)
+}
+
+// newTestNodeTimeout is newTestNode with the given rdt TransferTimeout.
+func newTestNodeTimeout(t *testing.T, name string, reg *names, withDataPlane bool, transferTimeout time.Duration) *testNode {
+	t.Helper()
 	priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +202,7 @@ func newTestNode(t *testing.T, name string, reg *names, withDataPlane bool) *tes
 	}
 	n.conn = &switchConn{PacketConn: pc}
 	n.tr, err = rdt.New(n.conn, &rdt.Config{
-		TransferTimeout: 5 * time.Second,
+		TransferTimeout: transferTimeout,
 		OnSegment:       n.onSegment,
 		Reassemble:      func(net.Addr, protocol.VMDTHeader) bool { return false },
 		OnInboundFailed: func(a net.Addr, h protocol.VMDTHeader, err error) {
