@@ -18,6 +18,7 @@ import (
 	"github.com/vmdt/vmdt/node/consent"
 	"github.com/vmdt/vmdt/node/delivery"
 	"github.com/vmdt/vmdt/node/friends"
+	"github.com/vmdt/vmdt/protocol/ctl"
 )
 
 // The local API is HTTP on a loopback address. Every request carries
@@ -32,12 +33,26 @@ import (
 //	POST /v1/friends/accept     {"name": "alice"} -> FriendAnswer
 //	POST /v1/friends/deny       {"name": "alice"} -> FriendAnswer
 //	GET  /v1/friends            -> []FriendInfo
-//	POST /v1/send?to=NAME&n=N&k=K  body: the message bytes -> SendReport, once delivered
+//	POST /v1/send?to=NAME[&n=N&k=K][&cluster=ID][&name=FILE][&progress=1]
+//	                            body: the message bytes (up to 4 GiB) -> SendReport
 //	GET  /v1/inbox              -> []InboxEntry
 //	GET  /v1/inbox/{id}         -> the message bytes (application/octet-stream)
+//	POST /v1/clusters           {"n": 3, "k": 2} -> ClusterView
+//	POST /v1/clusters/join      {"id": "...", "via": "<peer ID>"} -> ClusterView
+//	GET  /v1/clusters           -> []ClusterView
+//
+// A send's body up to 4 MiB goes as one message; a larger one is written
+// to the repository's delivery/tmp and sent as a file in 4 MiB chunks
+// named by ?name=. The answer comes once the receiver confirmed (status
+// "delivered") or relays hold the shares for an offline receiver
+// ("pooled"); a failed send answers an error whose body also carries the
+// report ("report") when relays had been chosen. With ?progress=1 or
+// "Accept: application/x-ndjson" the answer is NDJSON instead: SendEvent
+// lines {"sent", "total"} as the receiver confirms chunks, then one with
+// "report" (and "error" and "code" if the send failed).
 //
 // The send and inbox endpoints need a backend that implements
-// DeliveryBackend. Unknown paths answer 404 with code "no_route".
+// DeliveryBackend, the cluster endpoints a ClusterBackend. Unknown paths answer 404 with code "no_route".
 const (
 	// MaxAPIBody bounds a request body.
 	MaxAPIBody = 4 << 10
@@ -76,6 +91,7 @@ const (
 	codeNoConfirmation  = "no_confirmation"
 	codeNoMessage       = "no_message"
 	codeNoDataPlane     = "no_data_plane"
+	codeUnknownCluster  = "unknown_cluster"
 )
 
 // APIBackend is what the local API serves; *Node implements it.
@@ -180,6 +196,9 @@ func NewAPIHandler(b APIBackend, token string) http.Handler {
 	if db, ok := b.(DeliveryBackend); ok {
 		handleDelivery(mux, db)
 	}
+	if cb, ok := b.(ClusterBackend); ok {
+		handleClusters(mux, cb)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrorCode(w, http.StatusNotFound, codeNoRoute, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -233,8 +252,17 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // writeError answers with the status and code err maps to.
 func writeError(w http.ResponseWriter, err error) {
-	status, code := http.StatusInternalServerError, codeInternal
+	status, code := errorStatus(err)
+	writeErrorCode(w, status, code, err.Error())
+}
+
+// errorStatus returns the HTTP status and API code err maps to.
+func errorStatus(err error) (status int, code string) {
+	status, code = http.StatusInternalServerError, codeInternal
+	var ce *ctl.Error
 	switch {
+	case errors.Is(err, ErrUnknownCluster):
+		status, code = http.StatusNotFound, codeUnknownCluster
 	case errors.Is(err, delivery.ErrNotEnoughRelays):
 		status, code = http.StatusServiceUnavailable, codeNotEnoughRelays
 	case errors.Is(err, delivery.ErrInvalidParams):
@@ -275,8 +303,14 @@ func writeError(w http.ResponseWriter, err error) {
 		status, code = http.StatusBadGateway, codeUnreachable
 	case errors.Is(err, ErrNoFriends):
 		status, code = http.StatusNotImplemented, codeUnsupported
+	case errors.As(err, &ce) && ce.Code == ctl.CodeMalformed:
+		status, code = http.StatusBadRequest, codeInvalidParams
+	case errors.As(err, &ce) && ce.Code == ctl.CodeUnknown:
+		status, code = http.StatusNotFound, codeUnknownCluster
+	case errors.As(err, &ce): // a peer's refusal in the control protocol
+		status, code = http.StatusBadGateway, codeRefused
 	}
-	writeErrorCode(w, status, code, err.Error())
+	return status, code
 }
 
 func writeErrorCode(w http.ResponseWriter, status int, code, msg string) {

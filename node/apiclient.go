@@ -37,7 +37,7 @@ func (e *APIError) Error() string { return e.Message }
 // delivery.ErrNotFriends), consent.ErrRefused (and friends.ErrDenied for
 // a denial), consent.ErrUnreachable, ErrNoFriends, ErrNoDataPlane and the
 // delivery errors ErrNotEnoughRelays, ErrInvalidParams, ErrUndeliverable,
-// ErrNoConfirmation and ErrNotFound.
+// ErrNoConfirmation and ErrNotFound, and ErrUnknownCluster.
 func (e *APIError) Is(target error) bool {
 	switch e.Code {
 	case codeUnknownUser:
@@ -60,6 +60,8 @@ func (e *APIError) Is(target error) bool {
 		return target == delivery.ErrNotFound
 	case codeNoDataPlane:
 		return target == ErrNoDataPlane
+	case codeUnknownCluster:
+		return target == ErrUnknownCluster
 	case codeDenied:
 		return target == friends.ErrDenied || target == consent.ErrRefused
 	case codeRefused:
@@ -87,6 +89,9 @@ type APIClient struct {
 	base  string // "http://host:port"
 	token string
 	hc    *http.Client
+	// long carries sends and downloads, which may last much longer than
+	// hc's overall timeout; their contexts bound them.
+	long *http.Client
 }
 
 // NewAPIClient returns a client for the daemon running on the repository
@@ -106,19 +111,21 @@ func NewAPIClient(dir string) (*APIClient, error) {
 
 // NewAPIClientAddr returns a client for the API at host:port addr.
 func NewAPIClientAddr(addr, token string) *APIClient {
+	tr := &http.Transport{
+		Proxy:             nil, // never send the token through a proxy
+		DisableKeepAlives: false,
+		MaxIdleConns:      2,
+	}
 	return &APIClient{
 		base:  "http://" + addr,
 		token: token,
 		hc: &http.Client{
 			// Calls are bounded by their contexts; this only stops a
 			// client whose context has no deadline from waiting forever.
-			Timeout: registerTimeout + 30*time.Second,
-			Transport: &http.Transport{
-				Proxy:             nil, // never send the token through a proxy
-				DisableKeepAlives: false,
-				MaxIdleConns:      2,
-			},
+			Timeout:   registerTimeout + 30*time.Second,
+			Transport: tr,
 		},
+		long: &http.Client{Transport: tr},
 	}
 }
 

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // DefaultAPIAddr is where the local API listens unless told otherwise:
@@ -195,10 +198,27 @@ func (b daemonBackend) DenyFriend(ctx context.Context, name string) (FriendAnswe
 	return b.d.node.DenyFriend(ctx, name)
 }
 func (b daemonBackend) Friends() []FriendInfo { return b.d.node.Friends() }
-func (b daemonBackend) Send(ctx context.Context, name string, msg []byte, n, k int) (SendReport, error) {
-	return b.d.node.Send(ctx, name, msg, n, k)
+func (b daemonBackend) SendMessage(ctx context.Context, name string, msg []byte, o SendOptions) (SendReport, error) {
+	return b.d.node.SendMessage(ctx, name, msg, o)
 }
+func (b daemonBackend) SendFile(ctx context.Context, name string, r io.ReaderAt, size int64, o SendOptions) (SendReport, error) {
+	return b.d.node.SendFile(ctx, name, r, size, o)
+}
+func (b daemonBackend) SpoolDir() string             { return b.d.node.SpoolDir() }
 func (b daemonBackend) Inbox() ([]InboxEntry, error) { return b.d.node.Inbox() }
-func (b daemonBackend) InboxMessage(id string) (InboxEntry, []byte, error) {
-	return b.d.node.InboxMessage(id)
+func (b daemonBackend) OpenInboxMessage(id string) (InboxEntry, *os.File, error) {
+	return b.d.node.OpenInboxMessage(id)
 }
+func (b daemonBackend) CreateCluster(ctx context.Context, n, k int) (ClusterView, error) {
+	return b.d.node.CreateCluster(ctx, n, k)
+}
+func (b daemonBackend) JoinCluster(ctx context.Context, id string, via peer.ID) (ClusterView, error) {
+	return b.d.node.JoinCluster(ctx, id, via)
+}
+func (b daemonBackend) Clusters() []ClusterView { return b.d.node.Clusters() }
+
+// The daemon serves every part of the API.
+var (
+	_ DeliveryBackend = daemonBackend{}
+	_ ClusterBackend  = daemonBackend{}
+)

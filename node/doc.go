@@ -37,6 +37,20 @@
 // CheckFriend (ErrNotFriends) and FriendToken: the token a friend gave
 // us to deposit shares for them at relays.
 //
+// Messages (messages.go, sendopts.go, api_send.go): SendMessage and
+// SendFile hand a message to the delivery engine (package
+// node/delivery), which sends it as k-of-n shares over n distinct
+// relays; with SendOptions.Cluster the relays are the cluster's members
+// (clusters.go) and n and k its defaults. The API's POST /v1/send keeps
+// a body up to one 4 MiB chunk in memory and writes a larger one to the
+// repository's delivery/tmp, then sends it as a file in chunks, so memory
+// stays bounded whatever the size; it can stream progress as NDJSON.
+// Received messages wait in the engine's inbox (delivery/inbox), served
+// from disk by GET /v1/inbox/{id}. As a relay the node keeps shares for
+// offline receivers in its share pool (delivery/pool); as a receiver it
+// claims its pooled shares from each peer that connects
+// (claimconnect.go) and from all peers every few minutes.
+//
 // Authorities: every node of a network must use the same set. By default
 // it is the peer IDs of the configured bootstrap multiaddrs, plus the node
 // itself on a bootstrap node; Options.Authorities (--authority) replaces

@@ -39,4 +39,7 @@ var (
 	// ErrNoUsername reports a friend request from a node that has no
 	// registered username.
 	ErrNoUsername = consent.ErrNoUsername
+	// ErrUnknownCluster reports a cluster id this node is not a member
+	// of.
+	ErrUnknownCluster = errors.New("node: not a member of that cluster")
 )

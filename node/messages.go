@@ -2,13 +2,12 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/vmdt/vmdt/dht"
 	"github.com/vmdt/vmdt/node/delivery"
 )
 
@@ -27,6 +26,26 @@ type SendReport struct {
 	Shares []ShareReport `json:"shares"`
 	// Used are the share indexes the receiver decoded from.
 	Used []int `json:"used,omitempty"`
+	// Error says why a failed send failed.
+	Error string `json:"error,omitempty"`
+	// Cluster is the cluster whose members were the relays, if any.
+	Cluster string `json:"cluster,omitempty"`
+	// File is set for a file sent in chunks; its fields appear at the top
+	// level of the JSON report.
+	*FileSendReport
+}
+
+// FileSendReport describes a file sent in chunks. The report's ID is the
+// receiver's inbox id for the whole file; its Shares are those of the
+// last chunk (or manifest) sent.
+type FileSendReport struct {
+	FileID string `json:"file_id"`
+	Name   string `json:"name"`   // the sanitized name the receiver sees
+	Chunks int    `json:"chunks"` // chunks in the file
+	Sent   int    `json:"chunks_sent"`
+	// Skipped counts the chunks the receiver held already (a resumed
+	// send).
+	Skipped int `json:"skipped"`
 }
 
 // ShareReport is the fate of one share: which relay carried it and how
@@ -45,6 +64,9 @@ type InboxEntry struct {
 	Src  string    `json:"src"`  // the sender's DDT address
 	Size int       `json:"size"`
 	Time time.Time `json:"time"`
+	// Name and FileID are set for a file sent in chunks.
+	Name   string `json:"name,omitempty"`
+	FileID string `json:"file_id,omitempty"`
 	// Shares are the share indexes the message was decoded from.
 	Shares []int `json:"shares_used"`
 }
@@ -66,7 +88,7 @@ func sendReport(to string, n, k, size int, r delivery.Report, took time.Duration
 }
 
 func inboxEntry(e delivery.Entry) InboxEntry {
-	return InboxEntry{ID: e.ID, From: e.From, Src: e.Src, Size: e.Size, Time: e.Received, Shares: e.Used}
+	return InboxEntry{ID: e.ID, From: e.From, Src: e.Src, Size: e.Size, Time: e.Received, Shares: e.Used, Name: e.Name, FileID: e.FileID}
 }
 
 // engineOrErr returns the delivery engine, or why there is none.
@@ -84,37 +106,10 @@ func (n *Node) engineOrErr() (*delivery.Engine, error) {
 func (n *Node) DefaultShares() (shares, threshold int) { return n.defaultN, n.defaultK }
 
 // Send delivers msg to the user name through shares relays, threshold of
-// whose shares suffice (zeros mean DefaultShares). It requires name to be
-// a friend (an error wrapping ErrNotFriends otherwise), and enough
-// responsive relays (delivery.ErrNotEnoughRelays, saying how many were
-// found). The report says which relay carried which share, also when
-// the send failed after relays were chosen.
+// whose shares suffice (zeros mean DefaultShares); it is SendMessage
+// with only N and K set.
 func (n *Node) Send(ctx context.Context, name string, msg []byte, shares, threshold int) (SendReport, error) {
-	e, err := n.engineOrErr()
-	if err != nil {
-		return SendReport{}, err
-	}
-	if shares == 0 && threshold == 0 {
-		shares, threshold = n.defaultN, n.defaultK
-	}
-	name, err = dht.NormalizeName(name)
-	if err != nil {
-		return SendReport{}, fmt.Errorf("node: %w", err)
-	}
-	if _, err := n.CheckFriend(name); err != nil {
-		return SendReport{}, err
-	}
-	start := time.Now()
-	r, err := e.Send(ctx, name, msg, shares, threshold)
-	rep := sendReport(name, shares, threshold, len(msg), r, time.Since(start))
-	if err != nil {
-		if errors.Is(err, delivery.ErrNotFriends) {
-			// Friends in our store, but their token has not arrived.
-			err = fmt.Errorf("%w: %w", ErrNotFriends, err)
-		}
-		return rep, err
-	}
-	return rep, nil
+	return n.SendMessage(ctx, name, msg, SendOptions{N: shares, K: threshold})
 }
 
 // Inbox lists the received messages, oldest first.
@@ -135,7 +130,7 @@ func (n *Node) Inbox() ([]InboxEntry, error) {
 }
 
 // InboxMessage returns a received message and its bytes, or an error
-// wrapping delivery.ErrNotFound.
+// wrapping delivery.ErrNotFound. OpenInboxMessage serves large files.
 func (n *Node) InboxMessage(id string) (InboxEntry, []byte, error) {
 	e, err := n.engineOrErr()
 	if err != nil {
@@ -147,3 +142,28 @@ func (n *Node) InboxMessage(id string) (InboxEntry, []byte, error) {
 	}
 	return inboxEntry(en), msg, nil
 }
+
+// OpenInboxMessage returns a received message's entry and its body for
+// reading, so that a large file is never held in memory; the caller
+// closes it. An unknown id fails with an error wrapping
+// delivery.ErrNotFound.
+func (n *Node) OpenInboxMessage(id string) (InboxEntry, *os.File, error) {
+	e, err := n.engineOrErr()
+	if err != nil {
+		return InboxEntry{}, nil, err
+	}
+	en, err := e.Inbox().Entry(id)
+	if err != nil {
+		return InboxEntry{}, nil, err
+	}
+	f, err := e.Inbox().Open(id)
+	if err != nil {
+		return InboxEntry{}, nil, err
+	}
+	return inboxEntry(en), f, nil
+}
+
+// SpoolDir returns the directory where the API keeps a large message's
+// body while it is sent (the delivery directory's "tmp"), or "" without
+// a delivery engine.
+func (n *Node) SpoolDir() string { return n.spoolDir }

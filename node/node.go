@@ -59,6 +59,8 @@ type Node struct {
 	pool     *sharepool.Pool // the engine's share pool; closed after it
 	defaultN int
 	defaultK int
+	spoolDir string          // the API's large send bodies (delivery/tmp)
+	claims   *claimOnConnect // claims pooled shares from peers that connect
 
 	nameMu   sync.Mutex
 	username string // registered or kept; "" if none
@@ -171,6 +173,9 @@ func (n *Node) Close() error {
 		}
 		// The engine uses the control protocol and the transport: it
 		// stops first.
+		if n.claims != nil {
+			n.claims.stop(n)
+		}
 		if n.engine != nil {
 			n.engineP.Store(nil)
 			errs = append(errs, n.engine.Close())

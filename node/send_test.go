@@ -50,7 +50,7 @@ func TestSendThroughRelays(t *testing.T) {
 		if _, err := rand.Read(msg); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := c1.Send(ctx, "node2", bytes.NewReader(msg), int64(len(msg)), 3, 2)
+		rep, err := c1.Send(ctx, "node2", bytes.NewReader(msg), int64(len(msg)), SendParams{N: 3, K: 2})
 		if err != nil {
 			t.Fatalf("send %d bytes: %v", size, err)
 		}
@@ -101,17 +101,18 @@ func TestSendThroughRelays(t *testing.T) {
 	if l1, err := c1.Inbox(ctx); err != nil || len(l1) != 0 {
 		t.Fatalf("node1's inbox: %v, %v; want empty", l1, err)
 	}
+	testSendFileAndCluster(ctx, t, d, c1, c2)
 
-	_, err = c1.Send(ctx, "node3", bytes.NewReader([]byte("hi")), 2, 3, 2)
+	_, err = c1.Send(ctx, "node3", bytes.NewReader([]byte("hi")), 2, SendParams{N: 3, K: 2})
 	if !errors.Is(err, ErrNotFriends) {
 		t.Fatalf("send to a non-friend: %v, want ErrNotFriends", err)
 	}
-	_, err = c1.Send(ctx, "node2", bytes.NewReader([]byte("hi")), 2, 4, 2)
+	_, err = c1.Send(ctx, "node2", bytes.NewReader([]byte("hi")), 2, SendParams{N: 4, K: 2})
 	var apiErr *APIError
 	if !errors.Is(err, delivery.ErrNotEnoughRelays) || !errors.As(err, &apiErr) || apiErr.Message == "" {
 		t.Fatalf("send over 4 relays of 3: %v, want ErrNotEnoughRelays", err)
 	}
-	_, err = c1.Send(ctx, "node2", bytes.NewReader([]byte("hi")), 2, 3, 1)
+	_, err = c1.Send(ctx, "node2", bytes.NewReader([]byte("hi")), 2, SendParams{N: 3, K: 1})
 	if !errors.Is(err, delivery.ErrInvalidParams) {
 		t.Fatalf("send with k=1: %v, want ErrInvalidParams", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -22,6 +23,16 @@ const deliveryDir = "delivery"
 
 // poolDir is the share pool's subdirectory of the delivery directory.
 const poolDir = "pool"
+
+// poolMaxShareLen caps a share this node keeps for an offline receiver:
+// a share of a message up to one file chunk (4 MiB) with k >= 2, with
+// its envelope, and room to spare. The pool's other limits are its
+// defaults.
+const poolMaxShareLen = 8 << 20
+
+// spoolDir is the delivery directory's subdirectory where the API keeps
+// the body of a large message while it is sent; it is emptied at start.
+const spoolDir = "tmp"
 
 // rdtConfig routes the transport's share hooks to the delivery engine.
 // The transport starts before the engine (the control protocol needs the
@@ -57,11 +68,18 @@ func (n *Node) startDelivery(o Options) error {
 		n.defaultN, n.defaultK = DefaultN, DefaultK
 	}
 	// As a relay the node holds shares for receivers it cannot reach.
-	pool, err := sharepool.Open(filepath.Join(o.DeliveryDir, poolDir), sharepool.Limits{})
+	pool, err := sharepool.Open(filepath.Join(o.DeliveryDir, poolDir), sharepool.Limits{MaxShareLen: poolMaxShareLen})
 	if err != nil {
 		return fmt.Errorf("node: share pool: %w", err)
 	}
 	n.pool = pool
+	n.spoolDir = filepath.Join(o.DeliveryDir, spoolDir)
+	if err := os.RemoveAll(n.spoolDir); err != nil {
+		return fmt.Errorf("node: delivery spool: %w", err)
+	}
+	if err := os.MkdirAll(n.spoolDir, 0o700); err != nil {
+		return fmt.Errorf("node: delivery spool: %w", err)
+	}
 	e, err := delivery.New(delivery.Config{
 		Identity:  n.priv,
 		SealKey:   n.seal,
@@ -73,6 +91,8 @@ func (n *Node) startDelivery(o Options) error {
 		Finder:    nodeFinder{n},
 		Dir:       o.DeliveryDir,
 		Pool:      pool,
+		// Peers that connect are asked at once (claimconnect.go).
+		ClaimInterval: claimInterval,
 	})
 	if err != nil {
 		return fmt.Errorf("node: delivery: %w", err)
@@ -80,6 +100,7 @@ func (n *Node) startDelivery(o Options) error {
 	n.engine = e
 	n.engineP.Store(e)
 	n.ctl.SetDelivery(e)
+	n.startClaimOnConnect(e)
 	return nil
 }
 

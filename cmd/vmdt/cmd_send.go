@@ -12,19 +12,25 @@ import (
 	"github.com/vmdt/vmdt/node"
 )
 
-// sendTimeout bounds a send: upload, relays, the receiver's confirmation.
-const sendTimeout = 3 * time.Minute
+// sendTimeout bounds sending a message; a file gets one second more
+// per MiB (sendRate), and a body of unknown size (stdin) sendStdinTimeout.
+const (
+	sendTimeout      = 3 * time.Minute
+	sendRate         = 1 << 20
+	sendStdinTimeout = 2 * time.Hour
+)
 
 // cmdSend runs "vmdt send <name> <file|->".
 func cmdSend(ctx context.Context, e *env, args []string) error {
-	f := newCmdFlags(e, "send", "vmdt send [--repo DIR] [--n N] [--k K] [--json] <name> <file|->", true)
-	n := f.Int("n", 0, "number of shares, each over its own relay (default: the node's default_n)")
-	k := f.Int("k", 0, "shares the receiver needs (default: the node's default_k)")
+	f := newCmdFlags(e, "send", "vmdt send [--repo DIR] [--n N] [--k K] [--cluster ID] [--json] <name> <file|->", true)
+	n := f.Int("n", 0, "number of shares, each over its own relay (default: the cluster's n, else the node's default_n)")
+	k := f.Int("k", 0, "shares the receiver needs (default: the cluster's k, else the node's default_k)")
+	cluster := f.String("cluster", "", "send within this cluster: relays are its members, n and k its defaults")
 	pos, err := f.parse(args, 2, 2)
 	if err != nil {
 		return err
 	}
-	if (*n == 0) != (*k == 0) {
+	if *cluster == "" && (*n == 0) != (*k == 0) {
 		return usageErrorf("give both --n and --k, or neither")
 	}
 	c, err := client(f)
@@ -34,6 +40,7 @@ func cmdSend(ctx context.Context, e *env, args []string) error {
 	name, path := pos[0], pos[1]
 	var in io.Reader = os.Stdin
 	size := int64(-1)
+	fileName := "-"
 	if path != "-" {
 		fh, err := os.Open(path)
 		if err != nil {
@@ -44,34 +51,71 @@ func cmdSend(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		in, size = fh, st.Size()
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", path)
+		}
+		in, size, fileName = fh, st.Size(), filepath.Base(path)
 	}
-	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	timeout := sendStdinTimeout
+	if size >= 0 {
+		timeout = sendTimeout + time.Duration(size/sendRate)*time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	p := node.SendParams{N: *n, K: *k, Cluster: *cluster, Name: fileName}
 	var prog *progress
 	if isTerminal(e.stderr) {
 		prog = newProgress(e.stderr, in, size)
 		in = prog
+		p.Progress = prog.delivered
 	}
-	rep, err := c.Send(ctx, name, in, size, *n, *k)
+	rep, err := c.Send(ctx, name, in, size, p)
 	if prog != nil {
 		prog.finish()
 	}
 	if err != nil {
+		if rep.Status == "" {
+			return err
+		}
+		// Relays had been chosen: say what became of each share.
+		if f.json {
+			if perr := printJSON(e.stdout, rep); perr != nil {
+				return perr
+			}
+		} else {
+			printShares(e.stderr, rep)
+		}
 		return err
 	}
 	if f.json {
 		return printJSON(e.stdout, rep)
 	}
 	took := time.Duration(rep.TookMS * float64(time.Millisecond)).Round(time.Millisecond)
+	what := fmt.Sprintf("message %s to %s (%s, n=%d k=%d)", rep.ID, rep.To, byteSize(int64(rep.Size)), rep.N, rep.K)
+	if rep.FileSendReport != nil {
+		what = fmt.Sprintf("file %s as message %s to %s (%s in %d chunks, %d already there, n=%d k=%d)",
+			rep.FileSendReport.Name, rep.ID, rep.To, byteSize(int64(rep.Size)), rep.Chunks, rep.Skipped, rep.N, rep.K)
+	}
 	switch rep.Status {
 	case "pooled":
-		fmt.Fprintf(e.stdout, "held for an offline receiver: message %s to %s (%s, n=%d k=%d)\n", rep.ID, rep.To, byteSize(int64(rep.Size)), rep.N, rep.K)
+		fmt.Fprintf(e.stdout, "held for an offline receiver: %s\n", what)
 	default:
-		fmt.Fprintf(e.stdout, "delivered message %s to %s (%s, n=%d k=%d) in %v\n", rep.ID, rep.To, byteSize(int64(rep.Size)), rep.N, rep.K, took)
+		fmt.Fprintf(e.stdout, "delivered %s in %v\n", what, took)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SHARE\tRELAY\tOUTCOME")
+	return printShares(e.stdout, rep)
+}
+
+// printShares writes which relay carried which share, and how it ended.
+func printShares(w io.Writer, rep node.SendReport) error {
+	if len(rep.Shares) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	title := "  SHARE\tRELAY\tOUTCOME"
+	if rep.FileSendReport != nil {
+		title += "  (last chunk)"
+	}
+	fmt.Fprintln(tw, title)
 	for _, s := range rep.Shares {
 		fmt.Fprintf(tw, "  %d\t%s\t%s\n", s.Index, s.RelayPeer, s.Outcome)
 	}
@@ -121,7 +165,7 @@ func cmdGet(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	ctx, cancel := context.WithTimeout(ctx, sendStdinTimeout) // a file may be large
 	defer cancel()
 	if *out == "-" || *out == "" {
 		_, err := c.InboxMessage(ctx, pos[0], e.stdout)

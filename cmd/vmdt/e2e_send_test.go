@@ -22,6 +22,64 @@ type sendOut struct {
 	} `json:"shares"`
 }
 
+type fileSendOut struct {
+	sendOut
+	FileID  string `json:"file_id"`
+	Name    string `json:"name"`
+	Chunks  int    `json:"chunks"`
+	Skipped int    `json:"skipped"`
+}
+
+// testSendFile: alice sends bob a 5 MiB file, more than one chunk; the
+// JSON report names the file and its two chunks, and bob gets the same
+// bytes under the file's name.
+func testSendFile(t *testing.T, repos map[string]string, dir string) {
+	file := filepath.Join(dir, "report.pdf")
+	msg := make([]byte, 5<<20)
+	if _, err := rand.Read(msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, msg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var rep fileSendOut
+	vmdtJSON(t, &rep, "--repo", repos["alice"], "send", "bob", file, "--n", "3", "--k", "2", "--json")
+	if rep.Status != "delivered" || rep.ID == "" || rep.Size != len(msg) || rep.Chunks != 2 || rep.Name != "report.pdf" ||
+		rep.FileID == "" || len(rep.Shares) != 3 || rep.Shares[0].Relay == "" || rep.Shares[0].Outcome == "" {
+		t.Fatalf("send a file: %+v", rep)
+	}
+	got := filepath.Join(dir, "got.pdf")
+	if _, errOut, code := vmdt(t, "--repo", repos["bob"], "get", rep.ID, "-o", got); code != 0 {
+		t.Fatalf("get: exit %d: %s", code, errOut)
+	}
+	if b, err := os.ReadFile(got); err != nil || !bytes.Equal(b, msg) {
+		t.Fatalf("get wrote %d bytes (%v), want the %d sent", len(b), err, len(msg))
+	}
+}
+
+type clusterOut struct {
+	ID      string `json:"id"`
+	N       int    `json:"n"`
+	K       int    `json:"k"`
+	Members []struct {
+		PeerID string `json:"peer_id"`
+	} `json:"members"`
+}
+
+// testCluster: relay1 creates a cluster and lists it.
+func testCluster(t *testing.T, repos map[string]string) {
+	out, errOut, code := vmdt(t, "--repo", repos["relay1"], "cluster", "create", "--n", "2", "--k", "2")
+	id := strings.TrimSpace(out)
+	if code != 0 || len(id) == 0 || strings.ContainsAny(id, " \n") {
+		t.Fatalf("cluster create: exit %d, %q, %s", code, out, errOut)
+	}
+	var list []clusterOut
+	vmdtJSON(t, &list, "--repo", repos["relay1"], "cluster", "list", "--json")
+	if len(list) != 1 || list[0].ID != id || list[0].N != 2 || list[0].K != 2 || len(list[0].Members) != 1 {
+		t.Fatalf("cluster list: %+v, want %s with relay1 alone", list, id)
+	}
+}
+
 type inboxOut struct {
 	ID     string `json:"id"`
 	From   string `json:"from"`
@@ -77,6 +135,9 @@ func testSend(t *testing.T, repos map[string]string) {
 	if b, err := os.ReadFile(got); err != nil || !bytes.Equal(b, msg) {
 		t.Fatalf("get wrote %d bytes (%v), want the %d sent", len(b), err, len(msg))
 	}
+
+	testSendFile(t, repos, dir)
+	testCluster(t, repos)
 
 	for _, c := range []struct {
 		args []string

@@ -33,9 +33,13 @@ Commands:
   friend deny <name>    deny <name>'s friend request, or drop <name>
   friend list           list friend requests and friends
   send <name> <file|->  send a file (or stdin) to the friend <name> through
-                        --n relays, --k of whose shares suffice
+                        --n relays, --k of whose shares suffice; --cluster ID
+                        sends within a cluster (its members relay)
   inbox                 list received messages
   get <id> [-o FILE]    write a received message to FILE (default stdout)
+  cluster create        create a cluster (--n, --k); prints its id
+  cluster join <id>     join a cluster through a member (--via <peer ID>)
+  cluster list          list this node's clusters and their members
   devnet                run a demonstration network on loopback
 
 The repository is --repo, else $VMDT_REPO, else ~/.vmdt. Commands that
@@ -78,6 +82,7 @@ var commands = map[string]command{
 	"send":      cmdSend,
 	"inbox":     cmdInbox,
 	"get":       cmdGet,
+	"cluster":   cmdCluster,
 }
 
 // env is what every command gets: the outputs and the global --repo.

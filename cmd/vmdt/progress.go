@@ -18,19 +18,26 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// progress counts the bytes read through it (the upload to the local
-// API) and redraws one status line with bytes, rate and ETA, at most
-// every progressEvery. The HTTP client reads on its own goroutine, so
-// the line is drawn from there, under mu.
+// progress draws one status line for a send: first the upload to the
+// local API (the bytes read through it), then the delivery (the bytes
+// the receiver confirmed, from the API's progress lines), each with
+// bytes, rate and ETA, at most every progressEvery. The HTTP client reads
+// and decodes on its own goroutines, so the line is drawn under mu.
 type progress struct {
 	r     io.Reader
 	w     io.Writer
 	total int64 // -1 if unknown
 	start time.Time
 
-	mu    sync.Mutex
-	done  int64
-	drawn time.Time
+	mu       sync.Mutex
+	uploaded int64
+	drawn    time.Time
+	// The delivery phase, once the first progress line arrived.
+	delivering bool
+	dStart     time.Time
+	dFirst     int64 // bytes the receiver held at the first line
+	dDone      int64
+	dTotal     int64
 }
 
 const progressEvery = 200 * time.Millisecond
@@ -42,7 +49,7 @@ func newProgress(w io.Writer, r io.Reader, total int64) *progress {
 func (p *progress) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.mu.Lock()
-	p.done += int64(n)
+	p.uploaded += int64(n)
 	if now := time.Now(); now.Sub(p.drawn) >= progressEvery || err == io.EOF {
 		p.drawn = now
 		p.drawLocked(now)
@@ -51,23 +58,49 @@ func (p *progress) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (p *progress) drawLocked(now time.Time) {
-	el := now.Sub(p.start).Seconds()
+// delivered takes a progress line: done of total bytes confirmed.
+func (p *progress) delivered(done, total int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if !p.delivering {
+		p.delivering, p.dStart, p.dFirst = true, now, done
+	}
+	p.dDone, p.dTotal = done, total
+	p.drawn = now
+	p.drawLocked(now)
+}
+
+// rateETA formats the rate of done-first bytes since start and the time
+// left to reach total.
+func rateETA(now, start time.Time, first, done, total int64) string {
+	el := now.Sub(start).Seconds()
 	rate := 0.0
 	if el > 0 {
-		rate = float64(p.done) / el
+		rate = float64(done-first) / el
 	}
-	line := fmt.Sprintf("uploading %s", byteSize(p.done))
-	if p.total >= 0 {
-		line += " of " + byteSize(p.total)
+	s := fmt.Sprintf(", %s/s", byteSize(int64(rate)))
+	if total > 0 && rate > 0 && done < total {
+		eta := time.Duration(float64(total-done) / rate * float64(time.Second))
+		s += fmt.Sprintf(", ETA %v", eta.Round(time.Second))
 	}
-	line += fmt.Sprintf(", %s/s", byteSize(int64(rate)))
-	if p.total > 0 && rate > 0 && p.done < p.total {
-		eta := time.Duration(float64(p.total-p.done) / rate * float64(time.Second))
-		line += fmt.Sprintf(", ETA %v", eta.Round(time.Second))
-	}
-	if p.total >= 0 && p.done >= p.total {
-		line += "; waiting for the receiver's confirmation"
+	return s
+}
+
+func (p *progress) drawLocked(now time.Time) {
+	var line string
+	switch {
+	case p.delivering:
+		line = fmt.Sprintf("delivered %s of %s", byteSize(p.dDone), byteSize(p.dTotal)) +
+			rateETA(now, p.dStart, p.dFirst, p.dDone, p.dTotal)
+	case p.total >= 0 && p.uploaded >= p.total:
+		line = fmt.Sprintf("uploaded %s; sending through the relays, waiting for the receiver", byteSize(p.uploaded))
+	default:
+		line = "uploading " + byteSize(p.uploaded)
+		if p.total >= 0 {
+			line += " of " + byteSize(p.total)
+		}
+		line += rateETA(now, p.start, 0, p.uploaded, p.total)
 	}
 	fmt.Fprintf(p.w, "\r\033[K%s", line)
 }

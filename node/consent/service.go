@@ -229,7 +229,10 @@ func (s *Service) connect(ctx context.Context, p peer.ID) error {
 	if err != nil {
 		return errors.Join(ErrUnreachable, first, err)
 	}
-	if err := s.h.Connect(ctx, ai); err != nil {
+	// A failed first dial puts p's addresses on the swarm's dial backoff;
+	// this dial is a deliberate retry with freshly looked-up addresses, so
+	// it must not be refused by that backoff.
+	if err := s.h.Connect(network.WithForceDirectDial(ctx, "retry after peer lookup"), ai); err != nil {
 		return errors.Join(ErrUnreachable, err)
 	}
 	return nil

@@ -7,20 +7,21 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/vmdt/vmdt/protocol"
 	"github.com/vmdt/vmdt/protocol/ctl"
 )
 
 // Store and forward, receiver side: at start and every
-// Config.ClaimInterval the engine sends POOL_FETCH to its candidate peers
+// Config.ClaimInterval the engine sends SHARE_POOL_CLAIM|*|<self> to its candidate peers
 // (connected peers and routing table). Each relay holding shares for this
 // node lists them and pushes them over RDT (VMDT FlagPool); they arrive
 // through OnSegment like live shares and go through the same assembly,
 // inbox and DELIVERED path.
 
-// poolFetcher is the part of the control protocol that claims pooled
-// shares; *control.Service implements it.
-type poolFetcher interface {
-	PoolFetch(ctx context.Context, p peer.ID) ([]ctl.HeldShare, error)
+// sharePoolClaimer is the part of the control protocol that claims
+// pooled shares; *control.Service implements it.
+type sharePoolClaimer interface {
+	SharePoolClaim(ctx context.Context, p peer.ID, id *protocol.MessageID) ([]ctl.HeldShare, error)
 }
 
 // relayModer is the part of the control protocol that learns how a relay
@@ -53,13 +54,13 @@ func (e *Engine) claimLoop() {
 // protocol cannot claim or ctx ends; peers that hold nothing or refuse are
 // skipped.
 func (e *Engine) Claim(ctx context.Context) (int, error) {
-	pf, ok := e.cfg.Control.(poolFetcher)
+	pc, ok := e.cfg.Control.(sharePoolClaimer)
 	if !ok {
 		return 0, ctl.Errorf(ctl.CodeNotImplemented, "control protocol cannot claim pooled shares")
 	}
 	seen := map[peer.ID]bool{e.selfPeer: true}
 	var peers []peer.ID
-	for _, p := range e.cfg.Peers.Candidates() {
+	for _, p := range e.relayCandidates(ctx) {
 		if !seen[p] {
 			seen[p] = true
 			peers = append(peers, p)
@@ -75,7 +76,7 @@ func (e *Engine) Claim(ctx context.Context) (int, error) {
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, e.cfg.RelayOpenTimeout)
 			defer cancel()
-			held, err := pf.PoolFetch(cctx, p)
+			held, err := pc.SharePoolClaim(cctx, p, nil)
 			if err != nil {
 				if ctl.CodeOf(err) != ctl.CodeNotImplemented {
 					log.Debugw("claim", "peer", p, "err", err)

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/vmdt/vmdt/node/control"
@@ -34,7 +35,7 @@ func (e *Engine) endpoint(ctx context.Context, p peer.ID) (control.PeerEndpoint,
 	ep, err := e.cfg.Control.ConnectDataPlane(ctx, p)
 	if err != nil && e.cfg.Finder != nil && ctx.Err() == nil {
 		if ferr := e.cfg.Finder.FindPeer(ctx, p); ferr == nil {
-			ep, err = e.cfg.Control.ConnectDataPlane(ctx, p)
+			ep, err = e.cfg.Control.ConnectDataPlane(retryDial(ctx), p)
 		}
 	}
 	if err != nil {
@@ -67,6 +68,13 @@ func (e *Engine) withFinder(ctx context.Context, p peer.ID, fn func() error) err
 		return errors.Join(err, ferr)
 	}
 	return fn()
+}
+
+// retryDial marks ctx for a deliberate redial after a fresh peer lookup: a
+// failed first dial put the peer's addresses on the swarm's dial backoff,
+// which must not refuse this one.
+func retryDial(ctx context.Context) context.Context {
+	return network.WithForceDirectDial(ctx, "retry after peer lookup")
 }
 
 // prefixOf returns the network prefix relays are spread over: the /24 of

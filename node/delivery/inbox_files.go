@@ -43,3 +43,24 @@ func (b *Inbox) Open(id string) (*os.File, error) {
 	}
 	return f, err
 }
+
+// Entry returns the entry of message id without reading its body, or
+// ErrNotFound.
+func (b *Inbox) Entry(id string) (Entry, error) {
+	meta, err := b.path(id, metaExt)
+	if err != nil {
+		return Entry{}, err
+	}
+	js, err := os.ReadFile(meta)
+	if os.IsNotExist(err) {
+		return Entry{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	var e Entry
+	if err := json.Unmarshal(js, &e); err != nil {
+		return Entry{}, fmt.Errorf("delivery: inbox entry %s: %w", id, err)
+	}
+	return e, nil
+}

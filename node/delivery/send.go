@@ -106,6 +106,7 @@ func (e *Engine) send(ctx context.Context, dstName string, msg []byte, n, k int,
 		return Report{}, fmt.Errorf("%w: seal key of %q: %v", ErrInvalidParams, dstName, err)
 	}
 
+	ctx = e.checkReceiver(ctx, rec.PeerID) // offline: deposit with SHARE_POOL_ADD (deposit.go)
 	relays, err := e.pickRelays(ctx, n, rec.PeerID)
 	if err != nil {
 		return Report{}, err
@@ -122,7 +123,11 @@ func (e *Engine) send(ctx context.Context, dstName string, msg []byte, n, k int,
 	if err != nil {
 		return Report{}, fmt.Errorf("delivery: seal: %w", err)
 	}
-	return e.sendShares(ctx, rec.DDTAddr, rec.PeerID, id, n, k, tokBytes, relays, envs)
+	rep, err := e.sendShares(ctx, rec.DDTAddr, rec.PeerID, id, n, k, tokBytes, relays, envs)
+	if f, ok := ctx.Value(reportObserverKey{}).(func(Report)); ok {
+		f(rep)
+	}
+	return rep, err
 }
 
 // shareResult is the end of one share's transfer.
@@ -285,7 +290,7 @@ func (e *Engine) sendShare(ctx context.Context, dst protocol.DDTAddr, dstPeer pe
 func (e *Engine) pickRelays(ctx context.Context, n int, dstPeer peer.ID) ([]candidate, error) {
 	var peers []peer.ID
 	seen := map[peer.ID]bool{e.selfPeer: true, dstPeer: true}
-	for _, p := range e.cfg.Peers.Candidates() {
+	for _, p := range e.relayCandidates(ctx) {
 		if !seen[p] {
 			seen[p] = true
 			peers = append(peers, p)

@@ -22,8 +22,17 @@ const (
 )
 
 // relayOpen announces a share and returns the relay's mode
-// (ctl.RelayModeForward or ctl.RelayModePool).
+// (ctl.RelayModeForward or ctl.RelayModePool). When the Send knows the
+// receiver is offline (withReceiverOffline, deposit.go) it deposits the
+// share with SHARE_POOL_ADD instead of RELAY_OPEN; an accepted deposit is
+// ctl.RelayModePool.
 func (e *Engine) relayOpen(ctx context.Context, relay peer.ID, cmd ctl.RelayOpen) (string, error) {
+	if a, ok := e.cfg.Control.(sharePoolAdder); ok && receiverOffline(ctx) {
+		if err := a.SharePoolAdd(ctx, relay, ctl.SharePoolAdd(cmd)); err != nil {
+			return "", err
+		}
+		return ctl.RelayModePool, nil
+	}
 	if m, ok := e.cfg.Control.(relayModer); ok {
 		return m.RelayOpenMode(ctx, relay, cmd)
 	}
@@ -68,7 +77,7 @@ func (s *spares) next(ctx context.Context) (candidate, bool) {
 
 func (s *spares) probe(ctx context.Context) []candidate {
 	var peers []peer.ID
-	for _, p := range s.e.cfg.Peers.Candidates() {
+	for _, p := range s.e.relayCandidates(ctx) {
 		if !s.used[p] {
 			s.used[p] = true // probed once
 			peers = append(peers, p)
