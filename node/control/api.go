@@ -1,7 +1,6 @@
 package control
 
 import (
-	"context"
 	"net"
 	"time"
 
@@ -21,18 +20,6 @@ type DataPlane interface {
 	// Exactly one side of a pair is the initiator: the one that generated
 	// the key.
 	AddPeer(addr net.Addr, keyID uint32, key [32]byte, initiator bool) error
-}
-
-// SharePool holds shares for receivers that are offline. The multipath
-// layer provides it; a Service without one answers SHARE_POOL_ADD and
-// SHARE_POOL_CLAIM with ERR|501.
-type SharePool interface {
-	// Add stores s. s.Src is the authenticated sender.
-	Add(ctx context.Context, s ctl.PoolShare) error
-	// Claim returns at most max shares held for dst: those of message *id,
-	// or of any message when id is nil. Claimed shares are the pool's to
-	// keep or drop.
-	Claim(ctx context.Context, dst protocol.DDTAddr, id *protocol.MessageID, max int) ([]ctl.PoolShare, error)
 }
 
 // Config tunes a Service. The zero value of every field means its default.
@@ -64,9 +51,6 @@ type Config struct {
 	// MaxKnownClients caps the clients remembered from REGISTER_P2P_PORT
 	// (default 4096); the oldest is forgotten first.
 	MaxKnownClients int
-	// SharePool serves SHARE_POOL_ADD and SHARE_POOL_CLAIM; nil means
-	// ERR|501.
-	SharePool SharePool
 }
 
 // PeerEndpoint is what ConnectDataPlane learned about a peer.

@@ -78,9 +78,12 @@
 //
 // # Share pool
 //
-// SHARE_POOL_ADD and SHARE_POOL_CLAIM are parsed and checked here (the
-// sender of an ADD and the claimant of a CLAIM must be the stream's peer)
-// and handed to Config.SharePool; without one they are answered ERR|501.
+// SHARE_POOL_ADD (a sender deposits a share for an offline receiver; its
+// bytes follow over RDT) and SHARE_POOL_CLAIM (a receiver asks what a
+// relay holds for it; the relay lists it and pushes it over RDT) are
+// parsed and checked here (the depositor and the claimant must be the
+// stream's peer, else ERR|401) and handed to the installed Delivery if it
+// implements SharePool; otherwise they are answered ERR|501.
 //
 // # Multipath delivery
 //

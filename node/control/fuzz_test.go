@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmdt/vmdt/protocol"
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/vmdt/vmdt/protocol/ctl"
 )
 
@@ -21,11 +22,14 @@ type nopDataPlane struct{}
 func (nopDataPlane) UDPPort() int                                   { return 4000 }
 func (nopDataPlane) AddPeer(net.Addr, uint32, [32]byte, bool) error { return nil }
 
-// nopPool accepts every share and holds none.
+// nopPool is a Delivery and SharePool that accepts everything and holds
+// nothing.
 type nopPool struct{}
 
-func (nopPool) Add(context.Context, ctl.PoolShare) error { return nil }
-func (nopPool) Claim(context.Context, protocol.DDTAddr, *protocol.MessageID, int) ([]ctl.PoolShare, error) {
+func (nopPool) RelayOpen(context.Context, peer.ID, *ctl.RelayOpen) error       { return nil }
+func (nopPool) Delivered(context.Context, peer.ID, *ctl.Delivered) error       { return nil }
+func (nopPool) SharePoolAdd(context.Context, peer.ID, *ctl.SharePoolAdd) error { return nil }
+func (nopPool) SharePoolClaim(context.Context, peer.ID, *ctl.SharePoolClaim) ([]ctl.HeldShare, error) {
 	return nil, nil
 }
 
@@ -40,12 +44,12 @@ func FuzzLiveStream(f *testing.F) {
 		LineBurst:         1 << 30,
 		MaxStreamsPerPeer: 1 << 10,
 		LineTimeout:       5 * time.Second,
-		SharePool:         nopPool{},
 	})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { svc.Close() })
+	svc.SetDelivery(nopPool{})
 	connect(f, client, server)
 	me, err := ddtAddrOf(client.ID())
 	if err != nil {
@@ -57,7 +61,9 @@ func FuzzLiveStream(f *testing.F) {
 	f.Add([]byte(fmt.Sprintf("REGISTER_P2P_PORT|%s|4001\nGET_CLIENT_INFO|%s|%s\n", me, me, me)))
 	f.Add([]byte(fmt.Sprintf("CREATE_CLUSTER|%s|3|2\n", me)))
 	f.Add([]byte(fmt.Sprintf("JOIN_CLUSTER|%s|0123456789abcdef0123456789abcdef\n", me)))
-	f.Add([]byte(fmt.Sprintf("SHARE_POOL_ADD|0102030405060708|%s|%s|1|2|2|AA\nSHARE_POOL_CLAIM|*|%s\n", me, you, me)))
+	f.Add([]byte(fmt.Sprintf("SHARE_POOL_ADD|0102030405060708|%s|%s|%s|1|2|2|4096|AA\nSHARE_POOL_CLAIM|*|%s\n",
+		me, you, server.ID(), me)))
+	f.Add([]byte(fmt.Sprintf("SHARE_POOL_CLAIM|0102030405060708|%s\nSHARE_POOL_CLAIM|*|%s\n", me, you)))
 	f.Add([]byte("NOPE\nNOPE\nNOPE\nNOPE\n"))
 	f.Add([]byte(strings.Repeat("x", 5000)))
 	f.Add([]byte("GET_CLIENT_INFO|\r\n"))

@@ -116,15 +116,13 @@ func (s *Service) serveLine(c *servedStream, line string) ([]byte, error) {
 	case *ctl.LeaveCluster:
 		return s.serveLeaveCluster(c, cmd)
 	case *ctl.SharePoolAdd:
-		return s.servePoolAdd(cmd)
+		return s.serveSharePoolAdd(c, cmd)
 	case *ctl.SharePoolClaim:
-		return s.servePoolClaim(cmd)
+		return s.serveSharePoolClaim(c, cmd)
 	case *ctl.RelayOpen:
 		return s.serveRelayOpen(c, cmd)
 	case *ctl.Delivered:
 		return s.serveDelivered(c, cmd)
-	case *ctl.PoolFetch:
-		return s.servePoolFetch(c, cmd)
 	case *ctl.FileStatus:
 		return s.serveFileStatus(c, cmd)
 	}

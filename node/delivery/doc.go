@@ -33,14 +33,19 @@
 //     repeated send resumes. The receiver verifies each chunk against the
 //     manifest, writes it in place on disk and moves the complete file
 //     into the inbox (Inbox.PutFile, Inbox.Open).
-//   - Store and forward (pool.go, claim.go): a relay with a share pool
-//     (Config.Pool) that cannot reach the receiver answers RELAY_OPEN
-//     with OK|pool (ERR|413 when the pool has no room), takes the whole
-//     envelope and keeps it in the pool (on disk, until its TTL); Send
-//     then reports StatusPooled. The receiver sends POOL_FETCH to its
-//     peers at start and every Config.ClaimInterval; relays push what
-//     they hold over RDT with VMDT FlagPool, and delete each share once
-//     its transfer completed.
+//   - Store and forward (deposit.go, pool.go, claim.go): before choosing
+//     relays Send checks that the receiver is reachable (a data-plane
+//     session within ProbeTimeout, with a PeerFinder lookup); if not, it
+//     deposits each share with SHARE_POOL_ADD, else it uses RELAY_OPEN
+//     and a relay that cannot reach the receiver answers OK|pool. Either
+//     way a relay with a share pool (Config.Pool) checks token and room
+//     (ERR|403, ERR|413 naming the limit), takes the whole envelope over
+//     RDT and keeps it in the pool (on disk, until its TTL); Send reports
+//     StatusPooled once k shares are held. The receiver sends
+//     SHARE_POOL_CLAIM|*|<self> to its peers at start and every
+//     Config.ClaimInterval; relays list what they hold (HELD lines), push
+//     it over RDT with VMDT FlagPool, and delete each share once its
+//     transfer completed.
 //   - Spare relays (spare.go): when more than n-k relays fail, Send
 //     re-sends the failed shares through relays it has not used yet.
 //

@@ -133,7 +133,7 @@ func (b *Inbox) List() ([]Entry, error) {
 		if !ok || strings.Contains(id, tmpMark) {
 			continue
 		}
-		e, _, err := b.Get(id)
+		e, err := b.Entry(id) // not the body: a file may be large
 		if err != nil {
 			continue
 		}

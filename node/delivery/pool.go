@@ -15,20 +15,22 @@ import (
 
 // Store and forward, relay side.
 //
-// A relay with a share pool (Config.Pool) that cannot reach the receiver
-// when serving RELAY_OPEN (no data plane to it, or the forward transfer
-// cannot be opened) keeps the share instead: it checks that the pool has
-// room (else ERR|413, so the sender knows at once), answers OK|pool,
-// takes the whole share from the sender over RDT into memory, and stores
-// the sealed envelope in the pool, where it survives restarts until the
-// pool's TTL. The friend token was checked as for forwarding. A share that
-// no longer fits when complete (the pool filled meanwhile) is dropped and
-// logged; no other share is evicted.
+// A relay with a share pool (Config.Pool) keeps a share for its receiver
+// when the sender deposits it with SHARE_POOL_ADD (the sender knows the
+// receiver is offline), or when serving RELAY_OPEN it cannot reach the
+// receiver (no data plane to it, or the forward transfer cannot be
+// opened; it then answers OK|pool). Either way it checks the friend token
+// and limits as for forwarding, checks that the pool has room (else
+// ERR|413 naming the limit, so the sender knows at once), takes the whole
+// share from the sender over RDT into memory, and stores the sealed
+// envelope in the pool, where it survives restarts until the pool's TTL.
+// A share that no longer fits when complete (the pool filled meanwhile)
+// is dropped and logged; no other share is evicted.
 //
-// When the receiver sends POOL_FETCH, the relay lists what it holds for it
-// and pushes each share over RDT with the VMDT FlagPool set; it deletes a
-// share once its transfer completed (or the receiver abandoned it, having
-// decoded the message already).
+// When the receiver sends SHARE_POOL_CLAIM, the relay lists what it holds
+// for it (of one message, or of all) and pushes each share over RDT with
+// the VMDT FlagPool set; it deletes a share once its transfer completed
+// (or the receiver abandoned it, having decoded the message already).
 
 // pooling is the buffer of a share being taken into the pool.
 type pooling struct {
@@ -60,6 +62,29 @@ func (e *Engine) RelayOpenMode(ctx context.Context, from peer.ID, cmd *ctl.Relay
 	return ctl.RelayModeForward, nil
 }
 
+// SharePoolAdd serves SHARE_POOL_ADD (control.SharePool): it admits the
+// share like RELAY_OPEN (token, receiver peer, limits) and keeps it in
+// the pool without trying to reach the receiver. Refusals are ctl errors:
+// 403 (token), 409, 413 (pool or share limit), 429, 501 (no pool), 503.
+func (e *Engine) SharePoolAdd(_ context.Context, _ peer.ID, cmd *ctl.SharePoolAdd) error {
+	if e.cfg.Pool == nil {
+		return ctl.Errorf(ctl.CodeNotImplemented, "no share pool")
+	}
+	ro := ctl.RelayOpen(*cmd)
+	key, r, err := e.admitRelay(&ro)
+	if err != nil {
+		return err
+	}
+	if err := e.openPool(key, r, &ro, errDeposited); err != nil {
+		e.dropRelay(key, r)
+		return err
+	}
+	return nil
+}
+
+// errDeposited is the "cause" of pooling a deposited share.
+var errDeposited = errors.New("deposited by the sender")
+
 // openPool turns the announced share r into one kept in the pool, after
 // forwarding failed with cause. It returns a ctl error if the pool cannot
 // take it.
@@ -72,7 +97,7 @@ func (e *Engine) openPool(key relayKey, r *relayed, cmd *ctl.RelayOpen, cause er
 		default:
 			code = ctl.CodeUnavailable
 		}
-		return ctl.Errorf(code, "share pool refuses the share: %v (receiver unreachable: %v)", err, cause)
+		return ctl.Errorf(code, "share pool refuses the share: %v (%v)", err, cause)
 	}
 	p := &pooling{buf: make([]byte, cmd.ShareLen), last: e.cfg.Now(), full: make(chan struct{})}
 	e.mu.Lock()
@@ -83,7 +108,7 @@ func (e *Engine) openPool(key relayKey, r *relayed, cmd *ctl.RelayOpen, cause er
 	r.pool = p
 	e.wg.Add(1)
 	e.mu.Unlock()
-	log.Infow("receiver unreachable; pooling share", "message", cmd.MessageID, "share", cmd.Index, "dst", cmd.Dst, "cause", cause)
+	log.Infow("pooling share", "message", cmd.MessageID, "share", cmd.Index, "dst", cmd.Dst, "cause", cause)
 	go e.watchPool(key, r, cmd.Dst)
 	return nil
 }
@@ -151,17 +176,22 @@ func (e *Engine) storePooled(key relayKey, r *relayed, dst protocol.DDTAddr) {
 	log.Debugw("share pooled", "message", key.id, "share", key.index, "dst", dst)
 }
 
-// PoolFetch serves POOL_FETCH (control.PoolFetcher): it lists the shares
-// the pool holds for cmd.ClientID, at most ctl.MaxHeldShares and none
-// already being pushed, and pushes them to from over RDT.
-func (e *Engine) PoolFetch(_ context.Context, from peer.ID, cmd *ctl.PoolFetch) ([]ctl.HeldShare, error) {
+// SharePoolClaim serves SHARE_POOL_CLAIM (control.SharePool): it lists
+// the shares the pool holds for cmd.ClientID (of cmd.MessageID unless
+// cmd.Any), at most ctl.MaxHeldShares and none already being pushed, and
+// pushes them to from over RDT.
+func (e *Engine) SharePoolClaim(_ context.Context, from peer.ID, cmd *ctl.SharePoolClaim) ([]ctl.HeldShare, error) {
 	if e.cfg.Pool == nil {
 		return nil, ctl.Errorf(ctl.CodeNotImplemented, "no share pool")
 	}
 	if owner, err := ddtOfPeer(from); err != nil || owner != cmd.ClientID {
-		return nil, ctl.Errorf(ctl.CodeForbidden, "peer %s does not own %s", from, cmd.ClientID)
+		return nil, ctl.Errorf(ctl.CodeWrongClient, "peer %s does not own %s", from, cmd.ClientID)
 	}
-	entries, err := e.cfg.Pool.Claim(cmd.ClientID, nil)
+	var id *protocol.MessageID
+	if !cmd.Any {
+		id = &cmd.MessageID
+	}
+	entries, err := e.cfg.Pool.Claim(cmd.ClientID, id)
 	if err != nil {
 		return nil, ctl.Errorf(ctl.CodeUnavailable, "share pool: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/vmdt/vmdt/node/delivery/envelope"
 	"github.com/vmdt/vmdt/node/sharepool"
 	"github.com/vmdt/vmdt/protocol"
+	"github.com/vmdt/vmdt/protocol/ctl"
 	"github.com/vmdt/vmdt/ssms"
 )
 
@@ -89,9 +90,47 @@ func (c *fakeClock) Advance(d time.Duration) {
 // poolRelay is a relay with a share pool.
 type poolRelay struct {
 	*testNode
-	dir  string
-	lim  sharepool.Limits
-	pool *sharepool.Pool
+	dir      string
+	lim      sharepool.Limits
+	pool     *sharepool.Pool
+	deposits atomic.Int32 // SHARE_POOL_ADD accepted
+}
+
+// countingEngine serves the control protocol like its Engine and counts
+// the deposits it accepts.
+type countingEngine struct {
+	*Engine
+	r *poolRelay
+}
+
+func (c countingEngine) SharePoolAdd(ctx context.Context, from peer.ID, cmd *ctl.SharePoolAdd) error {
+	err := c.Engine.SharePoolAdd(ctx, from, cmd)
+	if err == nil {
+		c.r.deposits.Add(1)
+	}
+	return err
+}
+
+// depositsFor counts the deposits the relays accepted.
+func (c *poolCluster) deposits() int {
+	n := 0
+	for _, r := range c.relays {
+		n += int(r.deposits.Load())
+	}
+	return n
+}
+
+// storedFor counts the shares the relays hold for dst, written and live.
+func (c *poolCluster) storedFor(t *testing.T, dst protocol.DDTAddr) int {
+	n := 0
+	for _, r := range c.relays {
+		es, err := r.pool.Claim(dst, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(es)
+	}
+	return n
 }
 
 // openPool (re)opens r's pool and restarts its engine with it.
@@ -104,6 +143,7 @@ func (r *poolRelay) openPool(t *testing.T, reg *names) {
 	t.Cleanup(func() { p.Close() })
 	r.pool = p
 	restartEngine(t, r.testNode, reg, func(c *Config) { c.Pool = p })
+	r.ctl.SetDelivery(countingEngine{r.eng, r})
 }
 
 // restart closes r's engine and pool and opens both again.
@@ -213,6 +253,11 @@ func TestPooledDelivery(t *testing.T) {
 		t.Fatalf("report %+v: want pooled with at least 3 pooled shares", rep)
 	}
 	want := countOutcomes(rep, OutcomePooled)
+	// Alice found bob offline before choosing relays, so she deposited
+	// the shares with SHARE_POOL_ADD rather than RELAY_OPEN.
+	if got := c.deposits(); got != want {
+		t.Fatalf("relays accepted %d SHARE_POOL_ADD deposits, want %d (one per pooled share)", got, want)
+	}
 	waitFor(t, ctx, "shares stored", func() bool { return c.pooledFor(c.bob.ddt) == want })
 
 	// A relay restart keeps its share.
@@ -335,7 +380,7 @@ func TestPoolExpiry(t *testing.T) {
 		t.Fatalf("send: %v (%+v)", err, rep)
 	}
 	want := countOutcomes(rep, OutcomePooled)
-	waitFor(t, ctx, "shares stored", func() bool { return c.pooledFor(c.bob.ddt) == want })
+	waitFor(t, ctx, "shares stored", func() bool { return c.storedFor(t, c.bob.ddt) == want })
 
 	clk.Advance(2 * time.Hour)
 	comeOnline(t, c.bob, c.reg, func(cfg *Config) { cfg.ClaimInterval = -1 })
@@ -441,4 +486,50 @@ func slices_Contains(s []int, v int) bool {
 		}
 	}
 	return false
+}
+
+// SHARE_POOL_ADD needs the receiver's friend token for the sender (403),
+// and SHARE_POOL_CLAIM lists only the claimant's own shares: a line
+// naming another client is refused by the control server (401).
+func TestSharePoolAddAndClaimRefusals(t *testing.T) {
+	c := newPoolCluster(t, 3, nil)
+	ctx := testCtx(t)
+	goOffline(c.bob)
+	relay := c.relays[0]
+	tok, _ := c.alice.friends.TokenFor(c.bob.ddt)
+	tb, err := tok.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := ctl.SharePoolAdd{MessageID: protocol.MessageID{7}, Dst: c.bob.ddt, DstPeer: c.bob.h.ID(),
+		Index: 1, N: 3, K: 2, ShareLen: 100, Token: tb}
+	// Mallory presents the token bob gave alice.
+	if err := c.mallory.ctl.SharePoolAdd(ctx, relay.h.ID(), add); ctl.CodeOf(err) != ctl.CodeForbidden {
+		t.Fatalf("deposit with a stolen token: %v, want ERR|403", err)
+	}
+	// A deposit for a peer that does not own the receiver's address.
+	bad := add
+	bad.DstPeer = c.carol.h.ID()
+	if err := c.alice.ctl.SharePoolAdd(ctx, relay.h.ID(), bad); ctl.CodeOf(err) != ctl.CodeForbidden {
+		t.Fatalf("deposit naming carol's peer for bob: %v, want ERR|403", err)
+	}
+	if relay.deposits.Load() != 0 || relay.pool.Usage().Entries != 0 {
+		t.Fatalf("relay accepted %d deposits, holds %d", relay.deposits.Load(), relay.pool.Usage().Entries)
+	}
+
+	// Carol claims what the relay holds for bob: the line speaks for bob,
+	// not for the stream's peer.
+	st, err := c.carol.h.NewStream(ctx, relay.h.ID(), control.ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := fmt.Fprintf(st, "SHARE_POOL_CLAIM|*|%s\n", c.bob.ddt); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	n, err := st.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "ERR|401|") {
+		t.Fatalf("claim for another client: %q, %v; want ERR|401", buf[:n], err)
+	}
 }

@@ -40,42 +40,10 @@ type relayed struct {
 // plane to the receiver and opens the forward transfer. Refusals are
 // ctl errors with codes 403, 409, 413, 429 or 503.
 func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) error {
-	src := cmd.ClientID
-	switch {
-	case cmd.Dst == e.self || src == e.self:
-		return ctl.Errorf(ctl.CodeForbidden, "this node is an end of the message")
-	case int64(cmd.ShareLen) > int64(e.cfg.MaxShareLen):
-		return ctl.Errorf(ctl.CodeTooLarge, "share of %d bytes, at most %d", cmd.ShareLen, e.cfg.MaxShareLen)
-	}
-	tok, err := friends.ParseToken(cmd.Token)
+	key, r, err := e.admitRelay(cmd)
 	if err != nil {
-		return ctl.Errorf(ctl.CodeForbidden, "token: %v", err)
+		return err
 	}
-	if err := tok.Verify(src, cmd.Dst, e.cfg.Now()); err != nil {
-		return ctl.Errorf(ctl.CodeForbidden, "token: %v", err)
-	}
-	if owner, err := ddtOfPeer(cmd.DstPeer); err != nil || owner != cmd.Dst {
-		return ctl.Errorf(ctl.CodeForbidden, "peer %s does not own %s", cmd.DstPeer, cmd.Dst)
-	}
-
-	key := relayKey{src: src, id: cmd.MessageID, index: uint8(cmd.Index)}
-	r := &relayed{n: uint8(cmd.N), k: uint8(cmd.K), shareLen: cmd.ShareLen, stop: make(chan struct{})}
-	e.mu.Lock()
-	switch {
-	case e.ctx.Err() != nil:
-		e.mu.Unlock()
-		return ctl.Errorf(ctl.CodeUnavailable, "closing")
-	case e.relays[key] != nil:
-		e.mu.Unlock()
-		return ctl.Errorf(ctl.CodeConflict, "share %d of %s already announced", cmd.Index, cmd.MessageID)
-	case e.perSender[src] >= e.cfg.MaxRelaysPerSender || len(e.relays) >= e.cfg.MaxRelays:
-		e.mu.Unlock()
-		return ctl.Errorf(ctl.CodeRateLimited, "relaying too many shares")
-	}
-	e.relays[key] = r // reserves the slot; segments are dropped until out is set
-	e.perSender[src]++
-	e.mu.Unlock()
-
 	out, err := e.openForward(ctx, cmd)
 	if err != nil && e.cfg.Pool != nil {
 		err = e.openPool(key, r, cmd, err) // keep the share for the receiver instead
@@ -98,6 +66,45 @@ func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) e
 	e.mu.Unlock()
 	go e.watchForward(key, r)
 	return nil
+}
+
+// admitRelay checks an announced share (RELAY_OPEN or SHARE_POOL_ADD) and
+// reserves its slot; segments are dropped until the caller sets r.out or
+// r.pool. The caller releases the slot with dropRelay if it fails.
+func (e *Engine) admitRelay(cmd *ctl.RelayOpen) (relayKey, *relayed, error) {
+	src := cmd.ClientID
+	switch {
+	case cmd.Dst == e.self || src == e.self:
+		return relayKey{}, nil, ctl.Errorf(ctl.CodeForbidden, "this node is an end of the message")
+	case int64(cmd.ShareLen) > int64(e.cfg.MaxShareLen):
+		return relayKey{}, nil, ctl.Errorf(ctl.CodeTooLarge, "share of %d bytes, at most %d", cmd.ShareLen, e.cfg.MaxShareLen)
+	}
+	tok, err := friends.ParseToken(cmd.Token)
+	if err != nil {
+		return relayKey{}, nil, ctl.Errorf(ctl.CodeForbidden, "token: %v", err)
+	}
+	if err := tok.Verify(src, cmd.Dst, e.cfg.Now()); err != nil {
+		return relayKey{}, nil, ctl.Errorf(ctl.CodeForbidden, "token: %v", err)
+	}
+	if owner, err := ddtOfPeer(cmd.DstPeer); err != nil || owner != cmd.Dst {
+		return relayKey{}, nil, ctl.Errorf(ctl.CodeForbidden, "peer %s does not own %s", cmd.DstPeer, cmd.Dst)
+	}
+
+	key := relayKey{src: src, id: cmd.MessageID, index: uint8(cmd.Index)}
+	r := &relayed{n: uint8(cmd.N), k: uint8(cmd.K), shareLen: cmd.ShareLen, stop: make(chan struct{})}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.ctx.Err() != nil:
+		return relayKey{}, nil, ctl.Errorf(ctl.CodeUnavailable, "closing")
+	case e.relays[key] != nil:
+		return relayKey{}, nil, ctl.Errorf(ctl.CodeConflict, "share %d of %s already announced", cmd.Index, cmd.MessageID)
+	case e.perSender[src] >= e.cfg.MaxRelaysPerSender || len(e.relays) >= e.cfg.MaxRelays:
+		return relayKey{}, nil, ctl.Errorf(ctl.CodeRateLimited, "relaying too many shares")
+	}
+	e.relays[key] = r
+	e.perSender[src]++
+	return key, r, nil
 }
 
 func (e *Engine) openForward(ctx context.Context, cmd *ctl.RelayOpen) (*rdt.Outgoing, error) {

@@ -5,21 +5,22 @@
 //
 // A sender splits a message into n shares and sends each over a different
 // relay. A relay that cannot deliver its share to the receiver deposits it
-// here (Add, reached through SHARE_POOL_ADD via ControlPool). When the
-// receiver comes back it asks each relay for what it holds (Claim or Take,
-// reached through SHARE_POOL_CLAIM) and, once it has a share, the relay
-// forgets it (Delete, or Take which removes what it returns). Shares
+// here (Add; package node/delivery does it when it serves SHARE_POOL_ADD, or
+// RELAY_OPEN for a receiver it cannot reach, once the share's bytes
+// arrived over RDT). When the receiver comes back it asks each relay for
+// what it holds (SHARE_POOL_CLAIM, served with Claim) and, once a share
+// was pushed to it, the relay forgets it (Delete). Shares
 // nobody claims expire after Limits.TTL.
 //
 // Who may deposit is not this package's decision: the node checks,
 // before Add, that the sender holds a friend token from the receiver
-// (package node/friends; ControlPool.Admit is the hook).
+// (package node/friends), and asks Check before taking a share's bytes.
 //
 // # Limits
 //
 // Every entry is charged EntryCost(len(share)): its file length rounded
-// up to BlockSize (4096), which is what a small file costs on disk. With
-// the default 2048-byte cap every entry costs one block. Add refuses a
+// up to BlockSize (4096), which is what a small file costs on disk; a
+// share of up to 4016 bytes costs one block. Add refuses a
 // share that would exceed the per-sender, per-recipient, total or entry
 // cap with a *LimitError (errors.Is ErrFull) naming the limit, and never
 // evicts anyone else's share to make room; only expired shares are

@@ -70,8 +70,8 @@ func (e *Entry) checkShape() error {
 const BlockSize = 4096
 
 // EntryCost is the size charged against the limits for a share of
-// dataLen bytes: its file length rounded up to BlockSize. With the default
-// MaxShareLen every entry costs exactly one block.
+// dataLen bytes: its file length rounded up to BlockSize. A share of up
+// to BlockSize-80 bytes costs one block.
 func EntryCost(dataLen int) int64 {
 	n := int64(fileLen(dataLen))
 	return (n + BlockSize - 1) / BlockSize * BlockSize

@@ -10,7 +10,7 @@ import (
 func FuzzParseEntryFile(f *testing.F) {
 	e := goldenEntry()
 	f.Add(appendEntryFile(nil, &e))
-	e.Data = bytes.Repeat([]byte{0xff}, DefaultMaxShareLen)
+	e.Data = bytes.Repeat([]byte{0xff}, 2048)
 	e.N, e.K, e.ShareIndex = 255, 255, 255
 	f.Add(appendEntryFile(nil, &e))
 	f.Add([]byte(fileMagic))

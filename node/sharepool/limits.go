@@ -3,16 +3,14 @@ package sharepool
 import (
 	"fmt"
 	"time"
-
-	"github.com/vmdt/vmdt/protocol/ctl"
 )
 
 // Defaults for the zero fields of Limits.
 const (
-	DefaultPerRecipient  = 64 << 20 // bytes held for one receiver
-	DefaultPerSender     = 16 << 20 // bytes held from one sender, over all receivers
-	DefaultTotal         = 1 << 30  // bytes held in all
-	DefaultMaxShareLen   = ctl.MaxShareLen
+	DefaultPerRecipient  = 64 << 20         // bytes held for one receiver
+	DefaultPerSender     = 16 << 20         // bytes held from one sender, over all receivers
+	DefaultTotal         = 1 << 30          // bytes held in all
+	DefaultMaxShareLen   = DefaultPerSender // a longer share could never fit the default per-sender cap
 	DefaultTTL           = 7 * 24 * time.Hour
 	DefaultMaxEntries    = DefaultTotal / BlockSize // 262144 files
 	DefaultSweepInterval = 10 * time.Minute
@@ -37,8 +35,9 @@ type Limits struct {
 	// MaxEntries caps the number of entry files (default 262144, which
 	// is Total/BlockSize).
 	MaxEntries int
-	// MaxShareLen caps the length of one share (default 2048, the
-	// control protocol's cap; at most MaxDataLen).
+	// MaxShareLen caps the length of one share (default 16 MiB, the
+	// default per-sender cap; at most MaxDataLen). Shares are sealed
+	// envelopes taken over RDT, so they may be MiBs long.
 	MaxShareLen int
 	// TTL is how long a share is held (default 7 days, the hold of a
 	// username: a receiver that keeps its name alive by coming online at

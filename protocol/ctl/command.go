@@ -70,62 +70,23 @@ type RegisterP2PPort struct {
 	Port     uint16 // 1..65535
 }
 
-// PoolShare is one share held in a share pool for an offline receiver.
-type PoolShare struct {
-	MessageID protocol.MessageID
-	Src       protocol.DDTAddr // who sent it
-	Dst       protocol.DDTAddr // who may claim it
-	Index     int              // 1..N
-	N, K      int              // 2 <= K <= N <= 255
-	Data      []byte           // 1..MaxShareLen bytes
-}
-
-func (s *PoolShare) valid() bool {
-	return checkNK(s.N, s.K) && s.Index >= 1 && s.Index <= s.N &&
-		len(s.Data) >= 1 && len(s.Data) <= MaxShareLen
-}
-
-// SharePoolAdd asks the receiver to hold a share for Dst. Src is the
-// sender and is checked against the stream's peer.
-//
-//	SHARE_POOL_ADD|<msg_id>|<client_id>|<dst_client_id>|<share_index>|<n>|<k>|<share>
-type SharePoolAdd struct {
-	PoolShare
-}
-
-// SharePoolClaim asks the receiver for shares it holds for ClientID: those
-// of one message, or, when Any is set, of any message.
-//
-//	SHARE_POOL_CLAIM|<msg_id or *>|<client_id>
-type SharePoolClaim struct {
-	MessageID protocol.MessageID // ignored when Any is set
-	Any       bool
-	ClientID  protocol.DDTAddr
-}
-
 func (*CreateCluster) Verb() string   { return VerbCreateCluster }
 func (*JoinCluster) Verb() string     { return VerbJoinCluster }
 func (*LeaveCluster) Verb() string    { return VerbLeaveCluster }
 func (*GetClientInfo) Verb() string   { return VerbGetClientInfo }
 func (*RegisterP2PPort) Verb() string { return VerbRegisterP2PPort }
-func (*SharePoolAdd) Verb() string    { return VerbSharePoolAdd }
-func (*SharePoolClaim) Verb() string  { return VerbSharePoolClaim }
 
 func (c *CreateCluster) Client() protocol.DDTAddr   { return c.ClientID }
 func (c *JoinCluster) Client() protocol.DDTAddr     { return c.ClientID }
 func (c *LeaveCluster) Client() protocol.DDTAddr    { return c.ClientID }
 func (c *GetClientInfo) Client() protocol.DDTAddr   { return c.ClientID }
 func (c *RegisterP2PPort) Client() protocol.DDTAddr { return c.ClientID }
-func (c *SharePoolAdd) Client() protocol.DDTAddr    { return c.Src }
-func (c *SharePoolClaim) Client() protocol.DDTAddr  { return c.ClientID }
 
 func (c *CreateCluster) valid() bool   { return checkNK(c.N, c.K) }
 func (c *JoinCluster) valid() bool     { return !c.Cluster.IsZero() }
 func (c *LeaveCluster) valid() bool    { return !c.Cluster.IsZero() }
 func (c *GetClientInfo) valid() bool   { return true }
 func (c *RegisterP2PPort) valid() bool { return c.Port != 0 }
-func (c *SharePoolAdd) valid() bool    { return c.PoolShare.valid() }
-func (c *SharePoolClaim) valid() bool  { return true }
 
 func (c *CreateCluster) appendFields(b []byte) []byte {
 	b = append(b, c.ClientID.String()...)
@@ -147,25 +108,6 @@ func (c *GetClientInfo) appendFields(b []byte) []byte {
 
 func (c *RegisterP2PPort) appendFields(b []byte) []byte {
 	return appendUint(append(append(b, c.ClientID.String()...), sep...), uint64(c.Port))
-}
-
-func (c *SharePoolAdd) appendFields(b []byte) []byte {
-	b = append(b, c.MessageID.String()...)
-	b = append(append(b, sep...), c.Src.String()...)
-	b = append(append(b, sep...), c.Dst.String()...)
-	b = appendUint(append(b, sep...), uint64(c.Index))
-	b = appendUint(append(b, sep...), uint64(c.N))
-	b = appendUint(append(b, sep...), uint64(c.K))
-	return appendBase64(append(b, sep...), c.Data)
-}
-
-func (c *SharePoolClaim) appendFields(b []byte) []byte {
-	if c.Any {
-		b = append(b, '*')
-	} else {
-		b = append(b, c.MessageID.String()...)
-	}
-	return append(append(b, sep...), c.ClientID.String()...)
 }
 
 // AppendCommand appends c's line, including the final "\n", to b. It
@@ -252,31 +194,6 @@ func ParseCommand(line string) (Command, error) {
 		}
 		c.Port = uint16(port)
 		return c, nil
-	case VerbSharePoolAdd:
-		f, err := splitFields(line, 8)
-		if err != nil {
-			return nil, err
-		}
-		c := &SharePoolAdd{}
-		if c.PoolShare, err = parseShareFields(f[1], f[2], f[3], f[4], f[5], f[6], f[7]); err != nil {
-			return nil, err
-		}
-		return c, nil
-	case VerbSharePoolClaim:
-		f, err := splitFields(line, 3)
-		if err != nil {
-			return nil, err
-		}
-		c := &SharePoolClaim{}
-		if f[1] == "*" {
-			c.Any = true
-		} else if c.MessageID, err = parseMessageID(f[1]); err != nil {
-			return nil, err
-		}
-		if c.ClientID, err = parseClient("client id", f[2]); err != nil {
-			return nil, err
-		}
-		return c, nil
 	}
 	if c, ok, err := parseDeliveryCommand(verb, line); ok {
 		return c, err
@@ -288,33 +205,6 @@ func ParseCommand(line string) (Command, error) {
 		return c, err
 	}
 	return nil, Errorf(CodeMalformed, "unknown command")
-}
-
-// parseShareFields parses the fields common to SHARE_POOL_ADD and SHARE.
-func parseShareFields(msgID, src, dst, index, n, k, data string) (PoolShare, error) {
-	var s PoolShare
-	var err error
-	if s.MessageID, err = parseMessageID(msgID); err != nil {
-		return s, err
-	}
-	if s.Src, err = parseClient("source client id", src); err != nil {
-		return s, err
-	}
-	if s.Dst, err = parseClient("destination client id", dst); err != nil {
-		return s, err
-	}
-	if s.N, s.K, err = parseNK(n, k); err != nil {
-		return s, err
-	}
-	idx, err := parseUint("share index", index, 1, uint64(s.N))
-	if err != nil {
-		return s, err
-	}
-	s.Index = int(idx)
-	if s.Data, err = parseBase64("share", data, MaxShareLen); err != nil {
-		return s, err
-	}
-	return s, nil
 }
 
 // cut returns the first field of line and the rest after the separator.

@@ -59,8 +59,8 @@ func TestCommandGolden(t *testing.T) {
 		{&LeaveCluster{ClientID: b, Cluster: cid}, "LEAVE_CLUSTER|" + addrB + "|" + cidHex},
 		{&GetClientInfo{ClientID: a, Target: b}, "GET_CLIENT_INFO|" + addrA + "|" + addrB},
 		{&RegisterP2PPort{ClientID: a, Port: 65535}, "REGISTER_P2P_PORT|" + addrA + "|65535"},
-		{&SharePoolAdd{PoolShare{MessageID: mid, Src: a, Dst: b, Index: 3, N: 5, K: 3, Data: []byte{0xfb, 0xff, 0x01}}},
-			"SHARE_POOL_ADD|" + msgHex + "|" + addrA + "|" + addrB + "|3|5|3|-_8B"},
+		{&SharePoolAdd{MessageID: mid, ClientID: a, Dst: b, DstPeer: mustPeer(t, peerOne), Index: 3, N: 5, K: 3, ShareLen: 70000, Token: []byte{0xfb, 0xff, 0x01}},
+			"SHARE_POOL_ADD|" + msgHex + "|" + addrA + "|" + addrB + "|" + peerOne + "|3|5|3|70000|-_8B"},
 		{&SharePoolClaim{MessageID: mid, ClientID: b}, "SHARE_POOL_CLAIM|" + msgHex + "|" + addrB},
 		{&SharePoolClaim{Any: true, ClientID: b}, "SHARE_POOL_CLAIM|*|" + addrB},
 	}
@@ -86,7 +86,7 @@ func TestCommandGolden(t *testing.T) {
 }
 
 func TestParseCommandRejects(t *testing.T) {
-	share := "SHARE_POOL_ADD|" + msgHex + "|" + addrA + "|" + addrB + "|"
+	share := "SHARE_POOL_ADD|" + msgHex + "|" + addrA + "|" + addrB + "|" + peerOne + "|"
 	cases := []struct {
 		name string
 		line string
@@ -116,12 +116,13 @@ func TestParseCommandRejects(t *testing.T) {
 		{"n too big", "CREATE_CLUSTER|" + addrA + "|256|2", CodeMalformed},
 		{"zero cluster", "JOIN_CLUSTER|" + addrA + "|" + strings.Repeat("0", 32), CodeMalformed},
 		{"upper cluster", "JOIN_CLUSTER|" + addrA + "|" + strings.ToUpper(cidHex), CodeMalformed},
-		{"index zero", share + "0|5|3|AA", CodeMalformed},
-		{"index above n", share + "6|5|3|AA", CodeMalformed},
-		{"padded share", share + "1|5|3|AA==", CodeMalformed},
-		{"std base64", share + "1|5|3|+/8", CodeMalformed},
-		{"non-canonical base64", share + "1|5|3|AB", CodeMalformed},
-		{"share too big", share + "1|5|3|" + strings.Repeat("A", 2732), CodeTooLarge},
+		{"index zero", share + "0|5|3|9|AA", CodeMalformed},
+		{"index above n", share + "6|5|3|9|AA", CodeMalformed},
+		{"padded share", share + "1|5|3|9|AA==", CodeMalformed},
+		{"std base64", share + "1|5|3|9|+/8", CodeMalformed},
+		{"non-canonical base64", share + "1|5|3|9|AB", CodeMalformed},
+		{"token too big", share + "1|5|3|9|" + strings.Repeat("A", 684), CodeTooLarge},
+		{"share length zero", share + "1|5|3|0|AA", CodeMalformed},
 		{"claim bad id", "SHARE_POOL_CLAIM|**|" + addrA, CodeMalformed},
 		{"claim upper id", "SHARE_POOL_CLAIM|0102030405060A08|" + addrA, CodeMalformed},
 		{"line too long", "GET_CLIENT_INFO|" + addrA + "|" + strings.Repeat("a", MaxLineLen), CodeTooLarge},
@@ -141,7 +142,8 @@ func TestParseCommandRejects(t *testing.T) {
 
 func TestLineLengthCap(t *testing.T) {
 	// The largest SHARE_POOL_ADD fits in a line, with room to spare.
-	s := &SharePoolAdd{PoolShare{Src: mustAddr(t, addrA), Dst: mustAddr(t, addrB), Index: 255, N: 255, K: 255, Data: make([]byte, MaxShareLen)}}
+	s := &SharePoolAdd{ClientID: mustAddr(t, addrA), Dst: mustAddr(t, addrB), DstPeer: mustPeer(t, peerOne),
+		Index: 255, N: 255, K: 255, ShareLen: 1<<32 - 1, Token: make([]byte, MaxTokenLen)}
 	line, err := AppendCommand(nil, s)
 	if err != nil {
 		t.Fatal(err)
@@ -167,9 +169,11 @@ func TestAppendCommandRejectsOutOfBounds(t *testing.T) {
 		&CreateCluster{N: 300, K: 2},
 		&JoinCluster{},
 		&RegisterP2PPort{},
-		&SharePoolAdd{PoolShare{Index: 0, N: 3, K: 2, Data: []byte{1}}},
-		&SharePoolAdd{PoolShare{Index: 1, N: 3, K: 2}},
-		&SharePoolAdd{PoolShare{Index: 1, N: 3, K: 2, Data: make([]byte, MaxShareLen+1)}},
+		&SharePoolAdd{DstPeer: mustPeer(t, peerOne), Index: 0, N: 3, K: 2, ShareLen: 1, Token: []byte{1}},
+		&SharePoolAdd{DstPeer: mustPeer(t, peerOne), Index: 1, N: 3, K: 2, Token: []byte{1}},
+		&SharePoolAdd{DstPeer: mustPeer(t, peerOne), Index: 1, N: 3, K: 2, ShareLen: 1},
+		&SharePoolAdd{DstPeer: mustPeer(t, peerOne), Index: 1, N: 3, K: 2, ShareLen: 1, Token: make([]byte, MaxTokenLen+1)},
+		&SharePoolAdd{Index: 1, N: 3, K: 2, ShareLen: 1, Token: []byte{1}},
 		nil,
 	}
 	for _, c := range bad {
@@ -201,20 +205,12 @@ func TestReplyGolden(t *testing.T) {
 	want = "OK|" + cidHex + "|5|3|" + peerOne + "|__4|2"
 	checkReply(t, want, func() ([]byte, error) { return cr.Append(nil) }, func(l string) (any, error) { r, err := ParseClusterReply(l); return r, err }, cr)
 
-	claim := ClaimReply{Count: 32}
-	checkReply(t, "OK|32", func() ([]byte, error) { return claim.Append(nil) }, func(l string) (any, error) { r, err := ParseClaimReply(l); return r, err }, claim)
-
 	if got := string(AppendMemberLine(nil, mustPeer(t, peerTwo))); got != "MEMBER|"+peerTwo+"\n" {
 		t.Errorf("member line %q", got)
 	}
 	if p, err := ParseMemberLine("MEMBER|" + peerTwo); err != nil || p != mustPeer(t, peerTwo) {
 		t.Errorf("ParseMemberLine = %v, %v", p, err)
 	}
-	mid, _ := protocol.ParseMessageID(msgHex)
-	sh := PoolShare{MessageID: mid, Src: mustAddr(t, addrA), Dst: mustAddr(t, addrB), Index: 1, N: 2, K: 2, Data: []byte("hi")}
-	want = "SHARE|" + msgHex + "|" + addrA + "|" + addrB + "|1|2|2|aGk"
-	checkReply(t, want, func() ([]byte, error) { return AppendShareLine(nil, &sh) }, func(l string) (any, error) { r, err := ParseShareLine(l); return r, err }, sh)
-
 	if got := string(AppendOK(nil)); got != "OK\n" {
 		t.Errorf("AppendOK = %q", got)
 	}
@@ -261,7 +257,7 @@ func TestReplyRejects(t *testing.T) {
 		"OK|" + addrA + "|notapeer|-|1":                      func(l string) error { _, err := ParseClientInfoReply(l); return err },
 		"OK|" + cidHex + "|5|3|" + peerOne + "|AA|0":         func(l string) error { _, err := ParseClusterReply(l); return err },
 		"OK|" + cidHex + "|5|3|" + peerOne + "|AA|256":       func(l string) error { _, err := ParseClusterReply(l); return err },
-		"OK|33":                 func(l string) error { _, err := ParseClaimReply(l); return err },
+		"OK|65":                 func(l string) error { _, err := ParseClaimCount(l); return err },
 		"MEMBERS|" + peerOne:    func(l string) error { _, err := ParseMemberLine(l); return err },
 		"ERR|40|short code":     ParseOK,
 		"ERR|600|code too big":  ParseOK,

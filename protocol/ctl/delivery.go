@@ -129,6 +129,13 @@ func parseRelayOpen(line string) (*RelayOpen, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseRelayOpenFields(f)
+}
+
+// parseRelayOpenFields parses the ten fields of a RELAY_OPEN line (verb
+// first); SHARE_POOL_ADD shares them.
+func parseRelayOpenFields(f []string) (*RelayOpen, error) {
+	var err error
 	c := &RelayOpen{}
 	if c.ClientID, err = parseClient("client id", f[1]); err != nil {
 		return nil, err

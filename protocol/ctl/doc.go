@@ -26,8 +26,9 @@
 //	port         decimal, 1..65535 (0..65535 where "unknown" is allowed)
 //	key_id       decimal, 1..4294967295
 //	key          64 lower-case hex characters (32 bytes)
-//	share        unpadded base64url (RFC 4648 section 5), 1..MaxShareLen
-//	             (2048) bytes decoded, canonical (unused bits zero)
+//	share_len    decimal, 1..4294967295: a share's length in bytes
+//	token        unpadded base64url (RFC 4648 section 5), 1..MaxTokenLen
+//	             (512) bytes decoded, canonical (unused bits zero)
 //	peer_id      a libp2p peer id in its canonical base58 form, at most
 //	             128 characters
 //	ip           "-" (unknown) or an IP address in canonical form
@@ -46,12 +47,14 @@
 //	LEAVE_CLUSTER|<client_id>|<cluster_id>         -> OK
 //	GET_CLIENT_INFO|<client_id>|<target_client_id> -> OK|<client_id>|<peer_id>|<ip>|<port>
 //	REGISTER_P2P_PORT|<client_id>|<port>           -> OK|<port>|<key_id>|<key>
-//	SHARE_POOL_ADD|<msg_id>|<client_id>|<dst_client_id>|<share_index>|<n>|<k>|<share> -> OK
+//	SHARE_POOL_ADD|<msg_id>|<client_id>|<dst_client_id>|<dst_peer_id>|<share_index>|<n>|<k>|<share_len>|<token> -> OK
 //	SHARE_POOL_CLAIM|<msg_id or *>|<client_id>     -> claim reply
-//	RELAY_OPEN|<client_id>|<msg_id>|<dst_client_id>|<dst_peer_id>|<share_index>|<n>|<k>|<share_len>|<token> -> OK|forward
+//	RELAY_OPEN|<client_id>|<msg_id>|<dst_client_id>|<dst_peer_id>|<share_index>|<n>|<k>|<share_len>|<token> -> OK|forward or OK|pool
 //	DELIVERED|<client_id>|<msg_id>|<shares_used>   -> OK
 //
-// (RELAY_OPEN and DELIVERED are described in delivery.go.)
+// (RELAY_OPEN and DELIVERED are described in delivery.go, the share pool
+// commands in pool.go; file commands in file.go.) Share bytes never
+// travel in control lines: they follow over RDT.
 //
 // In every command, <client_id> is the sender's own address; the server
 // checks it against the stream's authenticated peer (ERR|401 otherwise).
@@ -64,10 +67,10 @@
 // The signature (unpadded base64url, 1..512 bytes) is the creator's, over
 // the bytes AppendCharter gives.
 //
-// A claim reply is "OK|<count>", count 0..MaxClaimShares (32), followed by
+// A claim reply is "OK|<count>", count 0..MaxHeldShares (64), followed by
 // count lines
 //
-//	SHARE|<msg_id>|<src_client_id>|<dst_client_id>|<share_index>|<n>|<k>|<share>
+//	HELD|<msg_id>|<src_client_id>|<share_index>|<n>|<k>|<share_len>
 //
 // An error reply is "ERR|<code>|<reason>". Codes (see Code) are 400
 // malformed or unknown command, 401 wrong client, 403 forbidden, 404

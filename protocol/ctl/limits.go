@@ -4,15 +4,11 @@ package ctl
 const (
 	// MaxLineLen caps a line, counting its final "\n".
 	MaxLineLen = 4096
-	// MaxShareLen caps the decoded bytes of one pooled share.
-	MaxShareLen = 2048
 	// MinShares and MaxShares bound n and k: 2 <= k <= n <= 255.
 	MinShares = 2
 	MaxShares = 255
 	// MaxClusterMembers caps a cluster's member list.
 	MaxClusterMembers = 255
-	// MaxClaimShares caps the SHARE lines following one claim reply.
-	MaxClaimShares = 32
 	// MaxReasonLen caps the reason of an ERR reply.
 	MaxReasonLen = 200
 	// MaxPeerIDLen caps a peer id field.

@@ -14,7 +14,6 @@ const (
 	okWord     = "OK"
 	errWord    = "ERR"
 	memberWord = "MEMBER"
-	shareWord  = "SHARE"
 )
 
 // AppendOK appends the bare reply "OK\n".
@@ -290,63 +289,4 @@ func ParseMemberLine(line string) (peer.ID, error) {
 		return "", Errorf(CodeMalformed, "want a MEMBER line")
 	}
 	return parsePeerID("member", f[1])
-}
-
-// ClaimReply answers SHARE_POOL_CLAIM. It is followed by Count lines of
-// the form "SHARE|..." (see AppendShareLine).
-//
-//	OK|<count>
-type ClaimReply struct {
-	Count int // 0..MaxClaimShares
-}
-
-// Append appends r's line, including "\n". It fails with CodeMalformed if
-// Count is out of bounds.
-func (r *ClaimReply) Append(b []byte) ([]byte, error) {
-	if r.Count < 0 || r.Count > MaxClaimShares {
-		return b, Errorf(CodeMalformed, "claim count out of bounds")
-	}
-	return append(appendUint(append(b, okWord+sep...), uint64(r.Count)), '\n'), nil
-}
-
-// ParseClaimReply parses a ClaimReply line. An ERR line returns its *Error.
-func ParseClaimReply(line string) (ClaimReply, error) {
-	f, err := replyFields(line, 1)
-	if err != nil {
-		return ClaimReply{}, err
-	}
-	n, err := parseUint("share count", f[0], 0, MaxClaimShares)
-	if err != nil {
-		return ClaimReply{}, err
-	}
-	return ClaimReply{Count: int(n)}, nil
-}
-
-// AppendShareLine appends
-//
-//	SHARE|<msg_id>|<src_client_id>|<dst_client_id>|<share_index>|<n>|<k>|<share>\n
-//
-// It returns an *Error with CodeMalformed if s is out of bounds.
-func AppendShareLine(b []byte, s *PoolShare) ([]byte, error) {
-	if !s.valid() {
-		return b, Errorf(CodeMalformed, "share fields out of bounds")
-	}
-	b = append(b, shareWord+sep...)
-	c := SharePoolAdd{PoolShare: *s}
-	return append(c.appendFields(b), '\n'), nil
-}
-
-// ParseShareLine parses a SHARE line.
-func ParseShareLine(line string) (PoolShare, error) {
-	if err := checkLine(line); err != nil {
-		return PoolShare{}, err
-	}
-	f, err := splitFields(line, 8)
-	if err != nil {
-		return PoolShare{}, err
-	}
-	if f[0] != shareWord {
-		return PoolShare{}, Errorf(CodeMalformed, "want a SHARE line")
-	}
-	return parseShareFields(f[1], f[2], f[3], f[4], f[5], f[6], f[7])
 }
