@@ -2,6 +2,7 @@ package rdt
 
 import (
 	"context"
+	"errors"
 	"net"
 	"testing"
 	"testing/synctest"
@@ -248,4 +249,44 @@ func TestBogusDatagramsDoNotAllocate(t *testing.T) {
 	if st := v.tr.Stats(); st.InboundTransfers != 0 || st.ReassemblyBytes != 0 {
 		t.Fatalf("state created: %+v", st)
 	}
+}
+
+// A sender that abandons a transfer before any of it arrived sends a CLOSE
+// carrying the transfer's header. The receiver reports it as a failed
+// inbound transfer (a relay stops its forward on that) and refuses data of
+// that transfer that arrives later.
+func TestNoticeForUnseenTransfer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		failed := make(chan protocol.VMDTHeader, 4)
+		v := newVictim(t, &Config{OnInboundFailed: func(_ net.Addr, h protocol.VMDTHeader, err error) {
+			if !errors.Is(err, ErrAbandoned) {
+				t.Errorf("OnInboundFailed err = %v, want ErrAbandoned", err)
+			}
+			failed <- h
+		}})
+		h := validShareHeader(10)
+		h.MessageID = protocol.MessageID{7}
+		v.inject(v.peer, v.seal(protocol.FlagClose, protocol.AppendVMDTHeader(nil, h)))
+		synctest.Wait()
+		select {
+		case got := <-failed:
+			if got.MessageID != h.MessageID || got.ShareIndex != h.ShareIndex {
+				t.Fatalf("reported %+v, want the abandoned transfer %+v", got, h)
+			}
+		default:
+			t.Fatal("abandoning an unseen transfer was not reported")
+		}
+		// The same notice again is not reported twice.
+		v.inject(v.peer, v.seal(protocol.FlagClose, protocol.AppendVMDTHeader(nil, h)))
+		// Data of the abandoned transfer arriving late is refused.
+		v.inject(v.peer, v.seal(protocol.FlagData, dataBody(h, make([]byte, 10))))
+		synctest.Wait()
+		if len(failed) != 0 {
+			t.Fatalf("%d more reports, want none", len(failed))
+		}
+		if st := v.tr.Stats(); st.DroppedAbandoned != 1 {
+			t.Fatalf("DroppedAbandoned = %d, want 1", st.DroppedAbandoned)
+		}
+		requireNoState(t, v.tr)
+	})
 }

@@ -360,13 +360,23 @@ func (s *session) queueNotice(h protocol.VMDTHeader) {
 // the VMDT header of a transfer in either direction.
 func (s *session) onNotice(now time.Duration, h protocol.VMDTHeader) {
 	k := keyOf(&h)
-	if t := s.outByKey[k]; t != nil {
+	t := s.outByKey[k]
+	if t != nil {
 		s.finishOut(t, errAbandonedByPeer)
 	}
 	if in := s.ins[k]; in != nil {
 		s.dropIn(in, errAbandonedByPeer)
 		s.ctr.InboundAbandoned++
 		s.tombs.put(k, tomb{kind: tombAbandoned}, now)
+		return
+	}
+	if t == nil && s.tombs.get(k) == nil {
+		// The peer abandoned a transfer to us before any of it arrived.
+		// Remember it, so stragglers are refused, and report it, so the
+		// application can stop what it prepared for the transfer (a relay's
+		// forward, for example) instead of waiting for the timeout.
+		s.tombs.put(k, tomb{kind: tombAbandoned}, now)
+		s.events = append(s.events, event{kind: evInFailed, hdr: h, err: errAbandonedByPeer})
 	}
 }
 

@@ -30,6 +30,7 @@ type Headlines struct {
 	VMDTWire        *float64        `json:"vmdt_wire_bytes_per_payload_byte"`
 	VMDTGoodput     *float64        `json:"vmdt_goodput_over_physical_limit"`
 	Baselines       []BaselineLine  `json:"baselines"`
+	VMDT            []BaselineLine  `json:"vmdt"` // scenario 1, like the baselines
 	Aggregate       []AggregateLine `json:"aggregate_baselines"`
 }
 
@@ -103,14 +104,22 @@ func ComputeHeadlines(rep *Report) *Headlines {
 		return nil
 	}
 	for _, m := range doc {
-		if m.Transport == vmdtName || m.Mode == "setup" {
+		if m.Mode == "setup" {
 			continue
 		}
-		h.Baselines = append(h.Baselines, BaselineLine{
+		l := BaselineLine{
 			Transport: m.Transport, Mode: m.Mode, Runs: m.Summary.Runs, Failed: m.Summary.Failed,
 			P50ms: ms(m.Summary.P50), P90ms: ms(m.Summary.P90), P99ms: ms(m.Summary.P99),
 			Wire: m.WirePerPayload(), Loss: m.pathLoss(), Info: m.Info,
-		})
+		}
+		if m.Transport == vmdtName {
+			if len(m.Errors) > 0 {
+				l.Info = m.Errors[0]
+			}
+			h.VMDT = append(h.VMDT, l)
+			continue
+		}
+		h.Baselines = append(h.Baselines, l)
 	}
 	for _, mode := range []string{"cold", "warm"} {
 		v := find(doc, vmdtName, mode)
@@ -130,6 +139,29 @@ func ComputeHeadlines(rep *Report) *Headlines {
 				}
 				h.Ratios = append(h.Ratios, r)
 			}
+		}
+		// The better TCP at each percentile, the headline ratio.
+		for _, p := range []string{"p50", "p99"} {
+			pick := func(m *Measurement) time.Duration {
+				if p == "p50" {
+					return m.Summary.P50
+				}
+				return m.Summary.P99
+			}
+			best, bestName := time.Duration(0), ""
+			for _, tcp := range []string{"tcp-cubic", "tcp-bbr"} {
+				if b := find(doc, tcp, mode); completed(b) && pick(b) != stats.Failed && (bestName == "" || pick(b) < best) {
+					best, bestName = pick(b), tcp
+				}
+			}
+			if bestName == "" {
+				continue
+			}
+			r := Ratio{Name: fmt.Sprintf("best TCP (%s)/vmdt time %s %s", bestName, p, mode)}
+			if completed(v) {
+				r.Value = ptr(stats.Ratio(best, pick(v)))
+			}
+			h.Ratios = append(h.Ratios, r)
 		}
 		if v != nil && completed(v) && h.VMDTWire == nil {
 			h.VMDTWire = ptr(v.WirePerPayload())
@@ -199,6 +231,13 @@ func (h *Headlines) Print(w io.Writer) {
 	if !h.VMDTAvailable {
 		fmt.Fprintf(w, "vmdt: NOT YET AVAILABLE (%s); the headline ratios TCP/VMDT time p50 and p99, VMDT wire bytes per payload byte and VMDT goodput / physical limit are printed once it plugs in\n", h.VMDTUnavailable)
 		return
+	}
+	for _, b := range h.VMDT {
+		fmt.Fprintf(w, "scenario 1 vmdt %s: p50 %s p90 %s p99 %s over %d runs (%d failed), wire %.2f B/B (both hops of every relay path), achieved loss %.1f%%\n",
+			b.Mode, fmtMS(b.P50ms), fmtMS(b.P90ms), fmtMS(b.P99ms), b.Runs, b.Failed, b.Wire, b.Loss*100)
+		if b.Failed > 0 && b.Info != "" {
+			fmt.Fprintf(w, "scenario 1 vmdt %s first error: %s\n", b.Mode, b.Info)
+		}
 	}
 	for _, r := range h.Ratios {
 		fmt.Fprintf(w, "%s: %s\n", r.Name, fmtPtr(r.Value))

@@ -109,6 +109,9 @@ func TestHeadlinesWithVMDT(t *testing.T) {
 		"tcp-cubic/vmdt time p50 cold": 120.0 / 50,
 		"tcp-cubic/vmdt time p99 cold": 3400.0 / 100,
 		"tcp-bbr/vmdt time p50 warm":   90.0 / 50,
+		// The better TCP at each percentile.
+		"best TCP (tcp-bbr)/vmdt time p50 cold": 90.0 / 50,
+		"best TCP (tcp-bbr)/vmdt time p99 warm": 200.0 / 100,
 	}
 	got := map[string]float64{}
 	for _, r := range h.Ratios {

@@ -1,7 +1,7 @@
 // Package transport defines how netlab drives one way of moving a payload
 // from the lab's sender to its receiver, and provides the single-path
 // baselines (Linux TCP with CUBIC or BBR, KCP with FEC, libp2p over TCP or
-// QUIC) plus the hook where VMDT plugs in.
+// QUIC) plus VMDT itself, run as real vmdt daemons (vmdt.go).
 //
 // The runner calls Setup once per measurement cell, then Transfer once per
 // run, then Close. A Transfer moves one Payload and reports the completion

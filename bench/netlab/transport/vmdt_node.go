@@ -202,7 +202,8 @@ type vmdtInfo struct {
 
 // vmdtPeer is one entry of GET /v1/peers.
 type vmdtPeer struct {
-	PeerID string `json:"peer_id"`
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs"` // remote addresses of the open connections
 }
 
 // vmdtSendReport is the answer of POST /v1/send.

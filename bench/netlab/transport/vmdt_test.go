@@ -36,8 +36,8 @@ func vmdtForTest(t *testing.T) string {
 
 // TestVMDTOverLab runs the real vmdt daemons in a lab with three relays
 // (root only): cold and warm sends arrive intact, every share goes over a
-// different lab relay, and the relay links carry at least the n/k
-// expansion of the payload on both hops.
+// different lab relay, at least k relays carry a whole share, and the
+// relay links carry at least twice the payload.
 //
 // With NETLAB_VMDT_DIAG=1 it instead measures where a send's time goes
 // on the scenario-1 paths (6 relays, 20 ms RTT, 6% loss) and logs it.
@@ -97,12 +97,17 @@ func TestVMDTOverLab(t *testing.T) {
 		if res.Elapsed < 20*time.Millisecond {
 			t.Errorf("%v send took %v, less than one relayed RTT", mode, res.Elapsed)
 		}
+		// Every share went to a different relay (Transfer checks the
+		// report); at least k of them carried a whole share, the others
+		// may have been abandoned once k arrived.
+		full := 0
 		for i := 1; i <= n; i++ {
-			r := lab.RelayName(i)
-			in := d.Links[emu.LinkKey{From: lab.SenderName, To: r}].DeliveredBytes
-			if in < int64(len(data)/k) {
-				t.Errorf("%v: %s got %d bytes from the sender, less than a share of %d", mode, r, in, len(data)/k)
+			if d.Links[emu.LinkKey{From: lab.SenderName, To: lab.RelayName(i)}].DeliveredBytes >= int64(len(data)/k) {
+				full++
 			}
+		}
+		if full < k {
+			t.Errorf("%v: %d relays got a whole share (%d bytes) from the sender, want at least k=%d", mode, full, len(data)/k, k)
 		}
 		if relayed := d.Total(func(k emu.LinkKey) bool { return isRelay(k.From) || isRelay(k.To) }).OfferedBytes; relayed < int64(2*len(data)) {
 			t.Errorf("%v: relay links carried %d bytes for %d payload bytes", mode, relayed, len(data))
