@@ -17,7 +17,8 @@
 //     plane to the receiver and opens the forward transfer;
 //     Engine.OnSegment forwards each segment of an announced share as it
 //     arrives (the VMDT header is the same end to end). The relay holds
-//     no keys and no copy of the share.
+//     no keys, and no copy of the share unless it has a share pool (see
+//     the pool fallback below).
 //   - Receiving: Engine.OnSegment feeds package assemble per (sender,
 //     message id, n, k, length); messages from non-friends are dropped,
 //     shares whose prefix the sender did not sign are rejected, altered
@@ -48,15 +49,36 @@
 //     transfer completed.
 //   - Spare relays (spare.go): when more than n-k relays fail, Send
 //     re-sends the failed shares through relays it has not used yet.
+//   - Pool fallback mid-transfer (fallback.go): a relay with a share
+//     pool keeps a copy of each share it forwards (if the pool could take
+//     it when announced); if the forward fails other than by an abandon
+//     (the receiver went silent or closed its session) and the pool still
+//     has room, the relay keeps taking the share from the sender and
+//     stores it in the pool, to be pushed when the receiver claims it.
+//     The sender is not told (the control protocol has no message for
+//     it): if no DELIVERED comes within DeliveryTimeout, at least k
+//     relays took every byte and a fresh handshake with the receiver
+//     fails, Send reports StatusPooled with those shares OutcomeHeld
+//     (kept by relays with a pool, which the sender cannot check) and no
+//     error; else it fails with ErrNoConfirmation.
+//   - Wiring: package node builds the engine with a share pool
+//     (node/wiring.go) and exposes Send over its API; the CLI sends with
+//     "vmdt send" (cmd/vmdt/cmd_send.go).
 //
-// Not built yet: falling back to the pool when forwarding fails
-// mid-transfer, retransmission of missing ranges through other relays, a CLI,
-// and wiring into node.Node (the lead does that; see New). A whole message
-// replayed is dropped while its id is remembered (twice InboundTimeout);
-// later it is decoded again, but the inbox refuses an id it holds
-// (ErrExists), so it is not stored or reported twice (DELIVERED is sent
-// again). A relay accepts segments of an announced share from the
-// first RDT session that sends one, not necessarily the announcer's.
+// Memory of a relay: a forwarded share costs the RDT transport's send
+// buffer plus, with a share pool, the fallback copy, each at most the
+// share's length (Config.MaxShareLen at most); a share being pooled costs
+// one buffer of its length; at most Config.MaxRelays shares (and
+// Config.MaxRelaysPerSender per sender) are relayed or pooled at once.
+//
+// Not built yet: retransmission of missing ranges through other relays,
+// and telling the sender which relays pooled a share after a failed
+// forward. A whole message replayed is dropped while its id is
+// remembered (twice InboundTimeout); later it is decoded again, but the
+// inbox refuses an id it holds (ErrExists), so it is not stored or
+// reported twice (DELIVERED is sent again). A relay accepts segments of
+// an announced share from the first RDT session that sends one, not
+// necessarily the announcer's.
 //
 // # How data flows
 //

@@ -96,8 +96,11 @@ type Config struct {
 	MaxCandidates int
 
 	// MaxShareLen caps a share this node relays (default 64 MiB);
-	// MaxRelaysPerSender and MaxRelays cap the shares it forwards at once
-	// per sender and in all (defaults 16 and 256).
+	// MaxRelaysPerSender and MaxRelays cap the shares it forwards or
+	// pools at once per sender and in all (defaults 16 and 256). A
+	// forwarded share holds up to its length in the RDT send buffer and,
+	// with a Pool, as much again in a copy for the pool fallback
+	// (fallback.go).
 	MaxShareLen        int
 	MaxRelaysPerSender int
 	MaxRelays          int

@@ -19,7 +19,8 @@ import (
 // when the sender deposits it with SHARE_POOL_ADD (the sender knows the
 // receiver is offline), or when serving RELAY_OPEN it cannot reach the
 // receiver (no data plane to it, or the forward transfer cannot be
-// opened; it then answers OK|pool). Either way it checks the friend token
+// opened; it then answers OK|pool), or when a forward it had opened
+// fails mid-transfer (fallback.go). Either way it checks the friend token
 // and limits as for forwarding, checks that the pool has room (else
 // ERR|413 naming the limit, so the sender knows at once), takes the whole
 // share from the sender over RDT into memory, and stores the sealed
@@ -38,6 +39,26 @@ type pooling struct {
 	got  int           // bytes received; RDT reports each byte once
 	last time.Time     // when bytes last arrived
 	full chan struct{} // closed when got reaches len(buf)
+}
+
+func newPooling(shareLen int, now time.Time) *pooling {
+	return &pooling{buf: make([]byte, shareLen), last: now, full: make(chan struct{})}
+}
+
+// put copies a segment's payload at off into p; e.mu must be held. A
+// payload outside the share, or one arriving when p is complete, is
+// ignored (false).
+func (p *pooling) put(off uint32, payload []byte, now time.Time) bool {
+	if p.got >= len(p.buf) || int64(off)+int64(len(payload)) > int64(len(p.buf)) {
+		return false
+	}
+	copy(p.buf[off:], payload)
+	p.got += len(payload)
+	p.last = now
+	if p.got >= len(p.buf) {
+		close(p.full)
+	}
+	return true
 }
 
 // pushKey names a pooled share being pushed to its receiver.
@@ -99,7 +120,7 @@ func (e *Engine) openPool(key relayKey, r *relayed, cmd *ctl.RelayOpen, cause er
 		}
 		return ctl.Errorf(code, "share pool refuses the share: %v (%v)", err, cause)
 	}
-	p := &pooling{buf: make([]byte, cmd.ShareLen), last: e.cfg.Now(), full: make(chan struct{})}
+	p := newPooling(int(cmd.ShareLen), e.cfg.Now())
 	e.mu.Lock()
 	if e.relays[key] != r || e.ctx.Err() != nil {
 		e.mu.Unlock()
@@ -109,7 +130,7 @@ func (e *Engine) openPool(key relayKey, r *relayed, cmd *ctl.RelayOpen, cause er
 	e.wg.Add(1)
 	e.mu.Unlock()
 	log.Infow("pooling share", "message", cmd.MessageID, "share", cmd.Index, "dst", cmd.Dst, "cause", cause)
-	go e.watchPool(key, r, cmd.Dst)
+	go e.watchPool(key, r)
 	return nil
 }
 
@@ -125,30 +146,28 @@ func (e *Engine) poolSegment(r *relayed, s rdt.Segment, from string) {
 	if r.from == "" {
 		r.from = from
 	}
-	if r.from != from || int64(h.Offset)+int64(len(s.Payload)) > int64(len(p.buf)) {
+	if r.from != from || !p.put(h.Offset, s.Payload, e.cfg.Now()) {
 		log.Debugw("segment not pooled", "message", h.MessageID, "share", h.ShareIndex, "from", from)
-		return
-	}
-	copy(p.buf[h.Offset:], s.Payload)
-	p.got += len(s.Payload)
-	p.last = e.cfg.Now()
-	if p.got >= len(p.buf) {
-		close(p.full)
 	}
 }
 
-// watchPool waits until the share is complete and stores it, or drops it
-// when the inbound transfer fails, makes no progress for InboundTimeout,
-// or the engine closes.
-func (e *Engine) watchPool(key relayKey, r *relayed, dst protocol.DDTAddr) {
+// watchPool runs keepPooled as an engine goroutine.
+func (e *Engine) watchPool(key relayKey, r *relayed) {
 	defer e.wg.Done()
+	e.keepPooled(key, r)
+}
+
+// keepPooled waits until the share is complete and stores it, or drops
+// it when the inbound transfer fails, makes no progress for
+// InboundTimeout, or the engine closes. It releases the share's slot.
+func (e *Engine) keepPooled(key relayKey, r *relayed) {
 	defer e.dropRelay(key, r)
 	tick := time.NewTicker(e.cfg.InboundTimeout)
 	defer tick.Stop()
 	for {
 		select {
 		case <-r.pool.full:
-			e.storePooled(key, r, dst)
+			e.storePooled(key, r)
 			return
 		case <-r.stop:
 			return
@@ -166,7 +185,8 @@ func (e *Engine) watchPool(key relayKey, r *relayed, dst protocol.DDTAddr) {
 	}
 }
 
-func (e *Engine) storePooled(key relayKey, r *relayed, dst protocol.DDTAddr) {
+func (e *Engine) storePooled(key relayKey, r *relayed) {
+	dst := r.dst
 	err := e.cfg.Pool.Add(sharepool.Entry{MsgID: key.id, Src: key.src, Dst: dst, ShareIndex: key.index,
 		N: r.n, K: r.k, Data: r.pool.buf})
 	if err != nil {

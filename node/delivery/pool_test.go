@@ -166,18 +166,27 @@ type poolCluster struct {
 
 func newPoolCluster(t *testing.T, nRelays int, lim func(alice, bob *testNode) sharepool.Limits) *poolCluster {
 	t.Helper()
+	return newPoolClusterTimeout(t, nRelays, lim, 5*time.Second)
+}
+
+// newPoolClusterTimeout is newPoolCluster with the given rdt
+// TransferTimeout on every node.
+func newPoolClusterTimeout(t *testing.T, nRelays int, lim func(alice, bob *testNode) sharepool.Limits,
+	transferTimeout time.Duration) *poolCluster {
+	t.Helper()
 	c := &poolCluster{reg: &names{recs: map[string]*dht.NameRecord{}}}
-	c.alice = newTestNode(t, "alice", c.reg, true)
-	c.bob = newTestNode(t, "bob", c.reg, true)
-	c.carol = newTestNode(t, "carol", c.reg, true)
-	c.mallory = newTestNode(t, "mallory", c.reg, true)
+	node := func(name string) *testNode { return newTestNodeTimeout(t, name, c.reg, true, transferTimeout) }
+	c.alice = node("alice")
+	c.bob = node("bob")
+	c.carol = node("carol")
+	c.mallory = node("mallory")
 	all := []*testNode{c.alice, c.bob, c.carol, c.mallory}
 	l := sharepool.Limits{MaxShareLen: sharepool.MaxDataLen, SweepInterval: -1}
 	if lim != nil {
 		l = lim(c.alice, c.bob)
 	}
 	for i := range nRelays {
-		r := &poolRelay{testNode: newTestNode(t, fmt.Sprintf("relay%d", i+1), c.reg, true), dir: t.TempDir(), lim: l}
+		r := &poolRelay{testNode: node(fmt.Sprintf("relay%d", i+1)), dir: t.TempDir(), lim: l}
 		r.openPool(t, c.reg)
 		c.relays = append(c.relays, r)
 		all = append(all, r.testNode)
@@ -207,16 +216,6 @@ func (c *poolCluster) pooledFor(dst protocol.DDTAddr) int {
 	n := 0
 	for _, r := range c.relays {
 		n += r.pool.RecipientUsage(dst).Entries
-	}
-	return n
-}
-
-func countOutcomes(rep Report, outcome string) int {
-	n := 0
-	for _, s := range rep.Shares {
-		if s.Outcome == outcome {
-			n++
-		}
 	}
 	return n
 }

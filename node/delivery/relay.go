@@ -25,6 +25,8 @@ type relayKey struct {
 type relayed struct {
 	n, k     uint8
 	shareLen uint32
+	dst      protocol.DDTAddr
+	dstPeer  peer.ID
 	out      *rdt.Outgoing // nil while RELAY_OPEN is being served
 	// from is the RDT session the first segment came over; later
 	// segments must come over the same one.
@@ -32,6 +34,9 @@ type relayed struct {
 	stop     chan struct{} // closed when the inbound transfer failed
 	stopOnce sync.Once
 	pool     *pooling // not nil: the share is kept in the share pool (pool.go)
+	// keep, if not nil, holds a copy of every byte forwarded, so that
+	// the share can go to the pool if forwarding fails (fallback.go).
+	keep *pooling
 }
 
 // RelayOpen serves RELAY_OPEN (control.Delivery): it checks the request
@@ -55,6 +60,7 @@ func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) e
 		e.dropRelay(key, r)
 		return err
 	}
+	keep := e.keepBuffer(cmd) // nil unless the pool could take the share
 	e.mu.Lock()
 	if e.relays[key] != r || e.ctx.Err() != nil {
 		e.mu.Unlock()
@@ -62,6 +68,7 @@ func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) e
 		return ctl.Errorf(ctl.CodeUnavailable, "closing")
 	}
 	r.out = out
+	r.keep = keep
 	e.wg.Add(1)
 	e.mu.Unlock()
 	go e.watchForward(key, r)
@@ -91,7 +98,8 @@ func (e *Engine) admitRelay(cmd *ctl.RelayOpen) (relayKey, *relayed, error) {
 	}
 
 	key := relayKey{src: src, id: cmd.MessageID, index: uint8(cmd.Index)}
-	r := &relayed{n: uint8(cmd.N), k: uint8(cmd.K), shareLen: cmd.ShareLen, stop: make(chan struct{})}
+	r := &relayed{n: uint8(cmd.N), k: uint8(cmd.K), shareLen: cmd.ShareLen, dst: cmd.Dst, dstPeer: cmd.DstPeer,
+		stop: make(chan struct{})}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
@@ -122,22 +130,33 @@ func (e *Engine) openForward(ctx context.Context, cmd *ctl.RelayOpen) (*rdt.Outg
 	return out, nil
 }
 
-// watchForward waits for the forward transfer to end. If it failed (the
-// receiver has enough shares, or is unreachable), the sender is told to
-// stop too, by abandoning the message on this node.
+// watchForward waits for the forward transfer to end. If it failed
+// because the receiver became unreachable and this node has a share pool
+// with room, the share is kept in the pool instead (fallback.go).
+// Otherwise, if it failed (the receiver has enough shares, or is
+// unreachable), the sender is told to stop too, by abandoning the
+// message on this node.
 func (e *Engine) watchForward(key relayKey, r *relayed) {
 	defer e.wg.Done()
+	stopped := false
 	select {
 	case <-r.out.Done():
 	case <-r.stop:
+		stopped = true
 		r.out.Abandon()
 		<-r.out.Done()
 	case <-e.ctx.Done():
+		stopped = true
 		r.out.Abandon()
 		<-r.out.Done()
 	}
+	err := r.out.Err()
+	if err != nil && !stopped && e.poolAfterForward(key, r, err) {
+		e.keepPooled(key, r)
+		return
+	}
 	e.dropRelay(key, r)
-	if err := r.out.Err(); err != nil {
+	if err != nil {
 		if !errors.Is(err, rdt.ErrAbandoned) {
 			log.Debugw("forward failed", "message", key.id, "share", key.index, "err", err)
 		}
@@ -176,6 +195,9 @@ func (e *Engine) forwardSegment(s rdt.Segment) {
 			r.from = from
 		}
 		ok = r.from == from
+	}
+	if ok && r.keep != nil {
+		r.keep.put(h.Offset, s.Payload, e.cfg.Now())
 	}
 	e.mu.Unlock()
 	if !ok {

@@ -67,6 +67,10 @@ type pendingSend struct {
 // concurrently over RDT, and returns once the receiver confirms with
 // DELIVERED, or, if the receiver is offline, once at least k shares were
 // taken into relays' share pools (Report.Status StatusPooled, nil error).
+// If the receiver goes offline mid-transfer, relays with a share pool keep
+// its shares; when Config.DeliveryTimeout passes without DELIVERED, at
+// least k relays took every byte and the receiver is unreachable, Send
+// reports StatusPooled with those shares OutcomeHeld (fallback.go).
 // A share whose relay fails is re-sent through a spare relay when more
 // than n-k have failed. It fails with ErrUndeliverable when more than n-k
 // shares fail and no spare relay is left, ErrNoConfirmation after Config.DeliveryTimeout, or ctx's error;
@@ -223,8 +227,14 @@ loop:
 				err = ctx.Err()
 			case e.ctx.Err() != nil:
 				err = ErrClosed
+			case e.heldByRelays(ctx, &rep, dstPeer, k): // the receiver went offline (fallback.go)
+				rep.Status = StatusPooled
 			default:
-				err = fmt.Errorf("%w from the receiver within %v", ErrNoConfirmation, e.cfg.DeliveryTimeout)
+				// Relays with a share pool keep a share whose forward
+				// fails (fallback.go); the sender is not told.
+				err = fmt.Errorf("%w from the receiver within %v (%d of %d shares reached their relays whole, %d needed;"+
+					" relays that could not forward them may keep them in their share pools)",
+					ErrNoConfirmation, e.cfg.DeliveryTimeout, countOutcomes(rep, OutcomeRelayed), n, k)
 			}
 			break loop
 		case <-e.ctx.Done():
@@ -348,4 +358,15 @@ func (e *Engine) Delivered(_ context.Context, _ peer.ID, cmd *ctl.Delivered) err
 	default: // already confirmed
 	}
 	return nil
+}
+
+// countOutcomes counts the shares of rep with the given outcome.
+func countOutcomes(rep Report, outcome string) int {
+	n := 0
+	for _, s := range rep.Shares {
+		if s.Outcome == outcome {
+			n++
+		}
+	}
+	return n
 }

@@ -13,8 +13,10 @@ import (
 // receiver.
 const (
 	// StatusPooled: the receiver did not confirm, but at least k shares
-	// were taken into relays' share pools; the receiver will fetch them
-	// when it comes online.
+	// were taken into relays' share pools (OutcomePooled), or, when the
+	// receiver went offline mid-transfer, at least k relays took every
+	// byte of their shares (OutcomeHeld; fallback.go); the receiver will
+	// fetch them when it comes online.
 	StatusPooled = "pooled"
 	// OutcomePooled: the relay took every byte of the share into its
 	// share pool.
