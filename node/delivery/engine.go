@@ -104,6 +104,10 @@ type Config struct {
 	MaxShareLen        int
 	MaxRelaysPerSender int
 	MaxRelays          int
+	// MaxKeepBytes caps the bytes of all those copies together (default
+	// 256 MiB); a share announced beyond it is forwarded without a copy,
+	// so it is not pooled if its forward fails.
+	MaxKeepBytes int64
 
 	// MaxInbound caps the messages being assembled at once (default 64);
 	// MaxMessageBytes caps the memory of one (default 256 MiB);
@@ -153,6 +157,9 @@ func (c *Config) setDefaults() {
 	defInt(&c.MaxShareLen, rdt.DefaultMaxShareLen)
 	defInt(&c.MaxRelaysPerSender, 16)
 	defInt(&c.MaxRelays, 256)
+	if c.MaxKeepBytes <= 0 {
+		c.MaxKeepBytes = 256 << 20
+	}
 	defInt(&c.MaxInbound, 64)
 	defInt(&c.MaxMessageBytes, 256<<20)
 	if c.Now == nil {
@@ -179,6 +186,7 @@ type Engine struct {
 	sends     map[protocol.MessageID]*pendingSend
 	relays    map[relayKey]*relayed
 	perSender map[protocol.DDTAddr]int
+	kept      int64 // bytes of relayed.keep copies, at most cfg.MaxKeepBytes
 	inbound   map[inKey]*inbound
 	finished  map[inKey]time.Time // decoded or refused; later segments are dropped
 	decodeQ   []*inbound

@@ -28,8 +28,9 @@ import (
 // Memory: the copy is one buffer of the share's length, at most
 // Config.MaxShareLen, on top of the RDT transport's own send buffer of
 // the same size; at most Config.MaxRelays shares are relayed
-// at once (Config.MaxRelaysPerSender per sender). A relay without a
-// share pool keeps no copy.
+// at once (Config.MaxRelaysPerSender per sender), and all copies together
+// stay within Config.MaxKeepBytes. A relay without a share pool keeps no
+// copy.
 //
 // The sender is not told that a relay pooled a share this way: the
 // control protocol has no message for it. Its transfer to the relay
@@ -43,13 +44,29 @@ import (
 // with ErrNoConfirmation as before.
 
 // keepBuffer returns the buffer a forwarded share's bytes are copied
-// into, or nil if this node has no share pool or the pool could not take
-// the share now (then a failed forward is not pooled).
+// into, or nil if this node has no share pool, the pool could not take
+// the share now, or the copies already held reach Config.MaxKeepBytes
+// (then a failed forward is not pooled). The caller must hand the buffer
+// to a relayed entry, whose dropRelay releases it, or call releaseKeep.
 func (e *Engine) keepBuffer(cmd *ctl.RelayOpen) *pooling {
 	if e.cfg.Pool == nil || e.cfg.Pool.Check(cmd.ClientID, cmd.Dst, int(cmd.ShareLen)) != nil {
 		return nil
 	}
+	e.mu.Lock()
+	if e.kept+int64(cmd.ShareLen) > e.cfg.MaxKeepBytes {
+		e.mu.Unlock()
+		return nil
+	}
+	e.kept += int64(cmd.ShareLen)
+	e.mu.Unlock()
 	return newPooling(int(cmd.ShareLen), e.cfg.Now())
+}
+
+// releaseKeepLocked returns a keep buffer's bytes to the budget.
+func (e *Engine) releaseKeepLocked(p *pooling) {
+	if p != nil {
+		e.kept -= int64(len(p.buf))
+	}
 }
 
 // poolAfterForward decides, after the forward transfer of r failed with

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmdt/vmdt/node/sharepool"
+	"github.com/vmdt/vmdt/protocol"
+	"github.com/vmdt/vmdt/protocol/ctl"
 	"github.com/vmdt/vmdt/rdt"
 )
 
@@ -141,4 +144,38 @@ func TestForwardFailsThenPooled(t *testing.T) {
 		t.Fatalf("bob's inbox: %d bytes, %v; want the %d sent", len(body), err, len(msg))
 	}
 	waitFor(t, ctx, "pools emptied", func() bool { return c.pooledFor(c.bob.ddt) == 0 })
+}
+
+// The copies a relay keeps for the pool fallback share one byte budget:
+// an announcement beyond it is forwarded without a copy, and dropping a
+// relayed share returns its bytes to the budget.
+func TestKeepBudget(t *testing.T) {
+	pool, err := sharepool.Open(t.TempDir(), sharepool.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	e := &Engine{cfg: Config{Pool: pool, MaxKeepBytes: 100, Now: time.Now}, relays: map[relayKey]*relayed{}, perSender: map[protocol.DDTAddr]int{}}
+	cmd := func(n uint32) *ctl.RelayOpen {
+		return &ctl.RelayOpen{ClientID: protocol.DDTAddr{1}, Dst: protocol.DDTAddr{2}, ShareLen: n}
+	}
+	a := e.keepBuffer(cmd(60))
+	if a == nil || len(a.buf) != 60 {
+		t.Fatalf("first copy: %v", a)
+	}
+	if b := e.keepBuffer(cmd(41)); b != nil {
+		t.Fatal("a copy beyond MaxKeepBytes was kept")
+	}
+	b := e.keepBuffer(cmd(40))
+	if b == nil {
+		t.Fatal("a copy within MaxKeepBytes was refused")
+	}
+	key := relayKey{src: protocol.DDTAddr{1}, index: 1}
+	r := &relayed{keep: a}
+	e.relays[key] = r
+	e.perSender[key.src] = 1
+	e.dropRelay(key, r)
+	if c := e.keepBuffer(cmd(60)); c == nil {
+		t.Fatal("dropping a relayed share did not return its copy's bytes")
+	}
 }

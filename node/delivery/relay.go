@@ -63,6 +63,7 @@ func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) e
 	keep := e.keepBuffer(cmd) // nil unless the pool could take the share
 	e.mu.Lock()
 	if e.relays[key] != r || e.ctx.Err() != nil {
+		e.releaseKeepLocked(keep)
 		e.mu.Unlock()
 		out.Abandon()
 		return ctl.Errorf(ctl.CodeUnavailable, "closing")
@@ -171,6 +172,7 @@ func (e *Engine) dropRelay(key relayKey, r *relayed) {
 		return
 	}
 	delete(e.relays, key)
+	e.releaseKeepLocked(r.keep)
 	if e.perSender[key.src]--; e.perSender[key.src] <= 0 {
 		delete(e.perSender, key.src)
 	}
