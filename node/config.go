@@ -34,6 +34,28 @@ type Config struct {
 	DefaultK int `json:"default_k"`
 	// Limits bound the node's connections.
 	Limits Limits `json:"limits"`
+	// SharePool bounds what this node holds, as a relay, for receivers
+	// that are offline. Zero values mean the defaults of package
+	// sharepool (64 MiB per recipient, 16 MiB per sender, 1 GiB in all,
+	// shares of at most 8 MiB, kept 7 days).
+	SharePool SharePoolLimits `json:"share_pool,omitzero"`
+}
+
+// SharePoolLimits are the share pool's limits in config.json.
+type SharePoolLimits struct {
+	PerRecipient int64    `json:"per_recipient,omitempty"` // bytes held for one receiver
+	PerSender    int64    `json:"per_sender,omitempty"`    // bytes held from one sender
+	Total        int64    `json:"total,omitempty"`         // bytes held in all
+	MaxShareLen  int      `json:"max_share_len,omitempty"` // bytes of the largest share held
+	TTL          Duration `json:"ttl,omitempty"`           // how long a share is held
+}
+
+// validate checks that no limit is negative.
+func (l SharePoolLimits) validate() error {
+	if l.PerRecipient < 0 || l.PerSender < 0 || l.Total < 0 || l.MaxShareLen < 0 || l.TTL < 0 {
+		return fmt.Errorf("%w: share_pool: limits must not be negative", ErrBadConfig)
+	}
+	return nil
 }
 
 // Limits are the connection manager's watermarks. Zero values mean the
@@ -136,6 +158,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.UDP); err != nil {
 			return fmt.Errorf("%w: udp %q: %v", ErrBadConfig, c.UDP, err)
 		}
+	}
+	if err := c.SharePool.validate(); err != nil {
+		return err
 	}
 	if _, err := parseDHTMode(c.DHTMode); err != nil {
 		return err

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,4 +166,39 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("re-parsing %s: %v", out, err)
 		}
 	})
+}
+
+// The share pool's limits come from config.json's share_pool section and
+// reach the node's options; negative limits are refused.
+func TestSharePoolLimitsFromConfig(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"share_pool": {"per_recipient": 1000, "per_sender": 500, "total": 4000, "max_share_len": 300, "ttl": "36h"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := InitRepo(t.TempDir(), DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := OptionsFromRepo(r, c, RoleNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := o.PoolLimits
+	if l.PerRecipient != 1000 || l.PerSender != 500 || l.Total != 4000 || l.MaxShareLen != 300 || l.TTL != 36*time.Hour {
+		t.Fatalf("pool limits %+v", l)
+	}
+	if _, err := ParseConfig([]byte(`{"share_pool": {"total": -1}}`)); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("negative total: err = %v, want ErrBadConfig", err)
+	}
+	if _, err := ParseConfig([]byte(`{"share_pool": {"totl": 5}}`)); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("misspelt key: err = %v, want ErrBadConfig", err)
+	}
+	// The default configuration leaves the section out.
+	b, err := DefaultConfig().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "share_pool") {
+		t.Fatalf("default config.json mentions share_pool:\n%s", b)
+	}
 }

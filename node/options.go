@@ -12,6 +12,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/vmdt/vmdt/dht"
+	"github.com/vmdt/vmdt/node/sharepool"
 )
 
 // Role is what a node does in the network.
@@ -69,6 +70,10 @@ type Options struct {
 	// then neither sends, relays nor receives messages). Bootstrap nodes
 	// ignore it.
 	DeliveryDir string
+	// PoolLimits bound the share pool the node keeps, as a relay, for
+	// offline receivers; zero fields mean sharepool's defaults, except
+	// MaxShareLen, whose default here is 8 MiB.
+	PoolLimits sharepool.Limits
 	// DefaultN and DefaultK are the shares and threshold of a Send that
 	// names none; 0 means DefaultN and DefaultK.
 	DefaultN, DefaultK int
@@ -160,6 +165,9 @@ func OptionsFromRepo(r *Repo, cfg Config, role Role) (Options, error) {
 		o.FriendsDir = r.Dir()
 		o.DeliveryDir = filepath.Join(r.Dir(), deliveryDir)
 		o.DefaultN, o.DefaultK = cfg.DefaultN, cfg.DefaultK
+		sp := cfg.SharePool
+		o.PoolLimits = sharepool.Limits{PerRecipient: sp.PerRecipient, PerSender: sp.PerSender, Total: sp.Total,
+			MaxShareLen: sp.MaxShareLen, TTL: time.Duration(sp.TTL)}
 	}
 	return o, nil
 }

@@ -68,7 +68,11 @@ func (n *Node) startDelivery(o Options) error {
 		n.defaultN, n.defaultK = DefaultN, DefaultK
 	}
 	// As a relay the node holds shares for receivers it cannot reach.
-	pool, err := sharepool.Open(filepath.Join(o.DeliveryDir, poolDir), sharepool.Limits{MaxShareLen: poolMaxShareLen})
+	lim := o.PoolLimits
+	if lim.MaxShareLen == 0 {
+		lim.MaxShareLen = poolMaxShareLen
+	}
+	pool, err := sharepool.Open(filepath.Join(o.DeliveryDir, poolDir), lim)
 	if err != nil {
 		return fmt.Errorf("node: share pool: %w", err)
 	}
