@@ -9,7 +9,9 @@
 //   - Engine.Send: resolve the receiver, require its friend token
 //     (ErrNotFriends), ssms.Split, envelope.Seal to the receiver's seal
 //     key, pick n responsive relays spread over /24 (IPv4) or /48 (IPv6)
-//     prefixes (ErrNotEnoughRelays, saying how many were found), announce
+//     prefixes (ErrNotEnoughRelays, saying how many were found; probes run
+//     concurrently, selection starts once n answered plus a short grace,
+//     candidates whose probe failed are skipped for a while), announce
 //     each share with RELAY_OPEN, send all n envelopes concurrently over
 //     RDT, wait for the receiver's DELIVERED, abandon the rest.
 //   - Relaying: Engine.RelayOpen checks the token, the receiver's peer id,
@@ -106,6 +108,8 @@
 //
 // The engine owns one decode loop (decoding off the RDT read loop, and
 // expiring stale inbound messages), one watcher per relayed share, and
-// one goroutine per DELIVERED being sent; Close stops and waits for all.
+// one goroutine per DELIVERED being sent (once per decoded message,
+// retried with backoff for up to Config.DeliveredRetry); Close stops and
+// waits for all.
 // Send runs n goroutines of its own and waits for them before returning.
 package delivery

@@ -92,12 +92,24 @@ type Config struct {
 	// EndpointTTL is how long a data-plane session to a peer is reused
 	// before a new handshake (default 2 min).
 	EndpointTTL time.Duration
+	// UnresponsiveTTL is how long a candidate relay whose probe failed is
+	// skipped (default 90 s); NoDataPlaneTTL is that time for a peer that
+	// answered it has no data plane, like a bootstrap node (default
+	// 10 min). ProbeGrace is how long relay selection waits, once n
+	// candidates answered, for others that would spread the relays over
+	// more network prefixes (default 50 ms).
+	UnresponsiveTTL time.Duration
+	NoDataPlaneTTL  time.Duration
+	ProbeGrace      time.Duration
+	// DeliveredRetry bounds the time the receiver retries a DELIVERED that
+	// could not be sent (default 30 s).
+	DeliveredRetry time.Duration
 	// MaxCandidates caps the relays probed per Send (default 32).
 	MaxCandidates int
 
 	// MaxShareLen caps a share this node relays (default 64 MiB);
 	// MaxRelaysPerSender and MaxRelays cap the shares it forwards or
-	// pools at once per sender and in all (defaults 16 and 256). A
+	// pools at once per sender and in all (defaults 64 and 256). A
 	// forwarded share holds up to its length in the RDT send buffer and,
 	// with a Pool, as much again in a copy for the pool fallback
 	// (fallback.go).
@@ -149,13 +161,17 @@ func (c *Config) setDefaults() {
 	def(&c.RelayOpenTimeout, 10*time.Second)
 	def(&c.DeliveryTimeout, 60*time.Second)
 	def(&c.EndpointTTL, 2*time.Minute)
+	def(&c.UnresponsiveTTL, 90*time.Second)
+	def(&c.NoDataPlaneTTL, 10*time.Minute)
+	def(&c.ProbeGrace, 50*time.Millisecond)
+	def(&c.DeliveredRetry, 30*time.Second)
 	def(&c.InboundTimeout, 2*time.Minute)
 	if c.ClaimInterval == 0 {
 		c.ClaimInterval = 30 * time.Second
 	}
 	defInt(&c.MaxCandidates, 32)
 	defInt(&c.MaxShareLen, rdt.DefaultMaxShareLen)
-	defInt(&c.MaxRelaysPerSender, 16)
+	defInt(&c.MaxRelaysPerSender, 64)
 	defInt(&c.MaxRelays, 256)
 	if c.MaxKeepBytes <= 0 {
 		c.MaxKeepBytes = 256 << 20
@@ -191,6 +207,9 @@ type Engine struct {
 	finished  map[inKey]time.Time // decoded or refused; later segments are dropped
 	decodeQ   []*inbound
 	endpoints map[peer.ID]endpoint
+	// unresponsive holds candidate relays whose probe failed, until when
+	// they are skipped (endpoints.go).
+	unresponsive map[peer.ID]time.Time
 
 	wake chan struct{} // the decode loop has work
 
@@ -229,19 +248,20 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		files:     files,
-		cfg:       cfg,
-		self:      protocol.DDTAddrFromPublicKey(pub),
-		selfPeer:  selfPeer,
-		inbox:     inbox,
-		sends:     make(map[protocol.MessageID]*pendingSend),
-		relays:    make(map[relayKey]*relayed),
-		perSender: make(map[protocol.DDTAddr]int),
-		inbound:   make(map[inKey]*inbound),
-		finished:  make(map[inKey]time.Time),
-		endpoints: make(map[peer.ID]endpoint),
-		wake:      make(chan struct{}, 1),
-		pushing:   make(map[pushKey]bool),
+		files:        files,
+		cfg:          cfg,
+		self:         protocol.DDTAddrFromPublicKey(pub),
+		selfPeer:     selfPeer,
+		inbox:        inbox,
+		sends:        make(map[protocol.MessageID]*pendingSend),
+		relays:       make(map[relayKey]*relayed),
+		perSender:    make(map[protocol.DDTAddr]int),
+		inbound:      make(map[inKey]*inbound),
+		finished:     make(map[inKey]time.Time),
+		endpoints:    make(map[peer.ID]endpoint),
+		unresponsive: make(map[peer.ID]time.Time),
+		wake:         make(chan struct{}, 1),
+		pushing:      make(map[pushKey]bool),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.wg.Add(1)

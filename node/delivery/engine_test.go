@@ -21,7 +21,7 @@ type cluster struct {
 	boot                *testNode
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	reg := &names{recs: map[string]*dht.NameRecord{}}
 	c := &cluster{

@@ -162,13 +162,13 @@ func (n *testNode) seenBytes() []byte {
 
 // newTestNode starts a node on loopback; dataPlane false makes a node
 // like a bootstrap node, with control protocol only.
-func newTestNode(t *testing.T, name string, reg *names, withDataPlane bool) *testNode {
+func newTestNode(t testing.TB, name string, reg *names, withDataPlane bool) *testNode {
 	t.Helper()
 	return newTestNodeTimeout(t, name, reg, withDataPlane, 5*time.Second)
 }
 
 // newTestNodeTimeout is newTestNode with the given rdt TransferTimeout.
-func newTestNodeTimeout(t *testing.T, name string, reg *names, withDataPlane bool, transferTimeout time.Duration) *testNode {
+func newTestNodeTimeout(t testing.TB, name string, reg *names, withDataPlane bool, transferTimeout time.Duration) *testNode {
 	t.Helper()
 	priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
@@ -239,7 +239,7 @@ func newTestNodeTimeout(t *testing.T, name string, reg *names, withDataPlane boo
 
 // befriend makes sender a friend of receiver: receiver issues a token
 // that sender keeps, and knows sender by name.
-func befriend(t *testing.T, sender, receiver *testNode) {
+func befriend(t testing.TB, sender, receiver *testNode) {
 	t.Helper()
 	tok, err := friends.IssueToken(receiver.priv, sender.ddt, time.Now(), time.Hour)
 	if err != nil {
@@ -253,7 +253,7 @@ func befriend(t *testing.T, sender, receiver *testNode) {
 	receiver.friends.mu.Unlock()
 }
 
-func connectAll(t *testing.T, nodes ...*testNode) {
+func connectAll(t testing.TB, nodes ...*testNode) {
 	t.Helper()
 	for i, a := range nodes {
 		for _, b := range nodes[i+1:] {
@@ -264,7 +264,7 @@ func connectAll(t *testing.T, nodes ...*testNode) {
 	}
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -273,7 +273,7 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	t.Cleanup(cancel)
 	return ctx

@@ -25,7 +25,7 @@ import (
 
 // restartEngine replaces n's engine by a new one, as a node restart
 // would, with Config changed by mod.
-func restartEngine(t *testing.T, n *testNode, reg *names, mod func(*Config)) {
+func restartEngine(t testing.TB, n *testNode, reg *names, mod func(*Config)) {
 	t.Helper()
 	if n.eng != nil {
 		n.engP.Store(nil)

@@ -11,6 +11,7 @@ import (
 	"github.com/vmdt/vmdt/node/delivery/assemble"
 	"github.com/vmdt/vmdt/node/delivery/envelope"
 	"github.com/vmdt/vmdt/protocol"
+	"github.com/vmdt/vmdt/protocol/ctl"
 	"github.com/vmdt/vmdt/rdt"
 )
 
@@ -33,6 +34,7 @@ type inbound struct {
 	m      *assemble.Message
 	last   time.Time // last segment with new bytes
 	queued bool      // in decodeQ
+	done   bool      // decoded; late segments must not decode (and confirm) it again
 }
 
 // receiveSegment feeds a segment of a message for this node to its
@@ -77,7 +79,7 @@ func (e *Engine) receiveSegment(s rdt.Segment) {
 	if pr.New > 0 {
 		in.last = now
 	}
-	queue := in.m.Ready() && !in.queued
+	queue := in.m.Ready() && !in.queued && !in.done
 	if queue {
 		in.queued = true
 	}
@@ -136,8 +138,15 @@ func (e *Engine) decodeLoop() {
 // its remaining transfers and confirms delivery to the sender.
 func (e *Engine) decode(in *inbound) {
 	in.mu.Lock()
+	if in.done {
+		// A segment that raced with the decode queued the message again.
+		in.queued = false
+		in.mu.Unlock()
+		return
+	}
 	msg, rep, err := in.m.Result()
 	in.queued = false
+	in.done = err == nil
 	var sender peer.ID
 	var perr error
 	var chunk envelope.Chunk
@@ -197,6 +206,15 @@ func (e *Engine) decode(in *inbound) {
 		log.Warnw("cannot confirm delivery: sender peer id", "message", ent.ID, "err", perr)
 		return
 	}
+	e.confirm(sender, in.key.id, used)
+}
+
+// confirm sends DELIVERED for message id to the sender's peer on an
+// engine goroutine, retrying with backoff (250 ms doubling to 4 s) for up
+// to Config.DeliveredRetry while it cannot be sent. It stops early when
+// the sender answers that it is not waiting for the message (ERR|404) or
+// refuses it (ERR|403), and when the engine closes.
+func (e *Engine) confirm(sender peer.ID, id protocol.MessageID, used []int) {
 	e.mu.Lock()
 	if e.ctx.Err() != nil {
 		e.mu.Unlock()
@@ -206,13 +224,32 @@ func (e *Engine) decode(in *inbound) {
 	e.mu.Unlock()
 	go func() {
 		defer e.wg.Done()
-		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.RelayOpenTimeout)
-		defer cancel()
-		err := e.withFinder(ctx, sender, func() error {
-			return e.cfg.Control.Delivered(ctx, sender, in.key.id, used)
-		})
-		if err != nil {
-			log.Infow("delivery confirmation not sent", "message", ent.ID, "sender", sender, "err", err)
+		giveUp := time.Now().Add(e.cfg.DeliveredRetry)
+		wait := 250 * time.Millisecond
+		for attempt := 1; ; attempt++ {
+			ctx, cancel := context.WithTimeout(e.ctx, e.cfg.RelayOpenTimeout)
+			err := e.withFinder(ctx, sender, func() error {
+				return e.cfg.Control.Delivered(ctx, sender, id, used)
+			})
+			cancel()
+			if err == nil {
+				return
+			}
+			code := ctl.CodeOf(err)
+			if code == ctl.CodeUnknown || code == ctl.CodeForbidden || e.ctx.Err() != nil ||
+				time.Now().Add(wait).After(giveUp) {
+				log.Infow("delivery confirmation not sent", "message", id, "sender", sender, "attempts", attempt, "err", err)
+				return
+			}
+			log.Debugw("delivery confirmation failed; retrying", "message", id, "sender", sender, "in", wait, "err", err)
+			t := time.NewTimer(wait)
+			select {
+			case <-e.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			wait = min(2*wait, 4*time.Second)
 		}
 	}()
 }
@@ -230,6 +267,11 @@ func (e *Engine) expire() {
 		if stale {
 			delete(e.inbound, k)
 			log.Infow("inbound message expired", "src", k.src, "message", k.id)
+		}
+	}
+	for p, until := range e.unresponsive {
+		if now.After(until) {
+			delete(e.unresponsive, p)
 		}
 	}
 	for k, t := range e.finished {

@@ -110,8 +110,12 @@ func (e *Engine) send(ctx context.Context, dstName string, msg []byte, n, k int,
 		return Report{}, fmt.Errorf("%w: seal key of %q: %v", ErrInvalidParams, dstName, err)
 	}
 
-	ctx = e.checkReceiver(ctx, rec.PeerID) // offline: deposit with SHARE_POOL_ADD (deposit.go)
+	// The receiver check (offline: deposit with SHARE_POOL_ADD,
+	// deposit.go) runs while the relays are probed.
+	checked := make(chan context.Context, 1)
+	go func() { checked <- e.checkReceiver(ctx, rec.PeerID) }()
 	relays, err := e.pickRelays(ctx, n, rec.PeerID)
+	ctx = <-checked
 	if err != nil {
 		return Report{}, err
 	}
@@ -309,36 +313,14 @@ func (e *Engine) pickRelays(ctx context.Context, n int, dstPeer peer.ID) ([]cand
 	mrand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
 	peers = peers[:min(len(peers), e.cfg.MaxCandidates)]
 
-	pctx, cancel := context.WithTimeout(ctx, e.cfg.ProbeTimeout)
-	defer cancel()
-	found := make([]*candidate, len(peers))
-	var wg sync.WaitGroup
-	for i, p := range peers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ep, err := e.endpoint(pctx, p)
-			if err != nil {
-				log.Debugw("relay candidate skipped", "peer", p, "err", err)
-				return
-			}
-			found[i] = &candidate{peer: p, ep: ep, prefix: prefixOf(ep.UDPAddr)}
-		}()
-	}
-	wg.Wait()
+	cands := e.probeRelays(ctx, peers, n)
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	var cands []candidate
-	for _, c := range found {
-		if c != nil {
-			cands = append(cands, *c)
-		}
 	}
 	if len(cands) < n {
 		return nil, &NotEnoughRelaysError{Found: len(cands), Need: n}
 	}
-	return chooseDiverse(cands, n), nil
+	return cands, nil
 }
 
 // Delivered takes a receiver's DELIVERED (control.Delivery): it ends the

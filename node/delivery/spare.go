@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"sync"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -86,25 +85,5 @@ func (s *spares) probe(ctx context.Context) []candidate {
 		}
 	}
 	peers = peers[:min(len(peers), s.e.cfg.MaxCandidates)]
-	pctx, cancel := context.WithTimeout(ctx, s.e.cfg.ProbeTimeout)
-	defer cancel()
-	found := make([]*candidate, len(peers))
-	var wg sync.WaitGroup
-	for i, p := range peers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if ep, err := s.e.endpoint(pctx, p); err == nil {
-				found[i] = &candidate{peer: p, ep: ep, prefix: prefixOf(ep.UDPAddr)}
-			}
-		}()
-	}
-	wg.Wait()
-	var out []candidate
-	for _, c := range found {
-		if c != nil {
-			out = append(out, *c)
-		}
-	}
-	return chooseDiverse(out, len(out))
+	return s.e.probeRelays(ctx, peers, len(peers))
 }
