@@ -14,6 +14,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/vmdt/vmdt/internal/atomicfile"
 	"github.com/vmdt/vmdt/protocol"
 )
 
@@ -143,28 +144,10 @@ func (b *Inbox) List() ([]Entry, error) {
 	return out, nil
 }
 
-// writeAtomic writes b to path through a synced temporary file.
-func writeAtomic(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+tmpMark+"*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+// writeAtomic replaces path with b (package atomicfile), through a
+// temporary file whose name carries tmpMark so Open can sweep leftovers.
+func writeAtomic(path string, b []byte) error {
+	return atomicfile.Write(filepath.Dir(path), filepath.Base(path), filepath.Base(path)+tmpMark+"*", b)
 }
 
 // ddtOfPeer derives the DDT address of a peer from the key its id embeds.

@@ -16,6 +16,7 @@ import (
 	logging "github.com/ipfs/go-log/v2"
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"github.com/vmdt/vmdt/internal/atomicfile"
 	"github.com/vmdt/vmdt/protocol"
 )
 
@@ -209,37 +210,10 @@ func (s *Store) putLocked(f *Friend, drop string) error {
 	return s.index(next)
 }
 
-// writeFileAtomic writes b to dir/name: temp file, fsync, rename, fsync
-// of the directory, so a crash leaves the old file or the new one.
-func writeFileAtomic(dir, name string, b []byte) (err error) {
-	f, err := os.CreateTemp(dir, tempPrefix+name+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+// writeFileAtomic replaces dir/name with b (package atomicfile), so a
+// crash leaves the old file or the new one.
+func writeFileAtomic(dir, name string, b []byte) error {
+	return atomicfile.Write(dir, name, tempPrefix+name+"-*", b)
 }
 
 // removeTempFiles removes what a crash during a save left behind.

@@ -8,45 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vmdt/vmdt/internal/atomicfile"
 )
 
 const tempPrefix = ".tmp-"
 
 // writeFileAtomic writes b to dir/name so that the file is either absent
-// or complete, also across a crash: temp file, fsync, rename, fsync dir.
-func writeFileAtomic(dir, name string, b []byte) (err error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+// or complete, also across a crash (package atomicfile).
+func writeFileAtomic(dir, name string, b []byte) error {
+	return atomicfile.Write(dir, name, tempPrefix+"*", b)
 }
 
 // readEntryFile reads and parses one entry file, refusing to read more
