@@ -11,7 +11,8 @@ import (
 // Store and forward, sender side. Before choosing relays, Send checks
 // whether the receiver is reachable: a data-plane session to it (cached,
 // see endpoint) within Config.ProbeTimeout, with a PeerFinder lookup if
-// the first attempt fails. If it is not, the Send deposits every share
+// the first attempt fails. If that fails outright (not merely slowly:
+// a probe that runs out of time decides nothing), the Send deposits every share
 // with SHARE_POOL_ADD (the relay keeps it without trying to forward) and
 // reports StatusPooled once k shares are held. Otherwise it announces
 // shares with RELAY_OPEN, and a relay that cannot reach the receiver
@@ -43,7 +44,11 @@ func (e *Engine) checkReceiver(ctx context.Context, dstPeer peer.ID) context.Con
 	pctx, cancel := context.WithTimeout(ctx, e.cfg.ProbeTimeout)
 	defer cancel()
 	_, err := e.endpoint(pctx, dstPeer)
-	if err == nil || ctx.Err() != nil {
+	if err == nil || ctx.Err() != nil || pctx.Err() != nil {
+		// Reached, or the Send ended, or the probe only ran out of time:
+		// a slow receiver is not an offline one, so announce with
+		// RELAY_OPEN and let each relay pool the share if it cannot
+		// reach the receiver either.
 		return ctx
 	}
 	log.Infow("receiver unreachable; depositing shares with relays", "peer", dstPeer, "err", err)

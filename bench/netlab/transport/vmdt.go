@@ -155,7 +155,8 @@ func (t *vmdtTransport) Setup(ctx context.Context, env Env) (err error) {
 		bootHost = l.Receiver
 	}
 	t.boot = t.newNode("bootstrap", bootHost, "bootstrap",
-		"--listen", fmt.Sprintf("/ip4/%s/tcp/%d", bootHost.Addr, vmdtBootstrapTCP))
+		"--listen", fmt.Sprintf("/ip4/%s/tcp/%d", bootHost.Addr, vmdtBootstrapTCP),
+		"--listen", fmt.Sprintf("/ip4/%s/udp/0/quic-v1", bootHost.Addr))
 	if err := t.initRepo(ctx, t.boot); err != nil {
 		return err
 	}
@@ -177,8 +178,12 @@ func (t *vmdtTransport) Setup(ctx context.Context, env Env) (err error) {
 		return fmt.Errorf("vmdt: bootstrap node has no TCP address on %s: %v", bootHost.Addr, bi.Addrs)
 	}
 	daemon := func(name string, h *lab.Host, port int) *vmdtNode {
+		// QUIC as well as TCP, as a default node has: the control
+		// protocol (RELAY_OPEN, DELIVERED) then recovers from loss with
+		// QUIC's faster timers instead of TCP's 200 ms minimum RTO.
 		return t.newNode(name, h, "daemon",
 			"--listen", fmt.Sprintf("/ip4/%s/tcp/%d", h.Addr, port),
+			"--listen", fmt.Sprintf("/ip4/%s/udp/0/quic-v1", h.Addr),
 			"--udp", fmt.Sprintf("%s:%d", h.Addr, port),
 			"--bootstrap", bootAddr)
 	}
