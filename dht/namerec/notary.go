@@ -7,6 +7,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/vmdt/vmdt/internal/wire"
 )
 
 const (
@@ -121,10 +123,10 @@ func AppendRequest(b []byte, q *Request) ([]byte, error) {
 		return nil, fmt.Errorf("%w: key of %d bytes, signature of %d", ErrMalformed, len(q.PubKey), len(q.Sig))
 	}
 	b = append(b, NotaryVersion, byte(q.Type))
-	b = appendVar(b, []byte(q.Name))
-	b = appendVar(b, q.PubKey)
+	b = wire.AppendVar(b, []byte(q.Name))
+	b = wire.AppendVar(b, q.PubKey)
 	b = binary.BigEndian.AppendUint32(b, uint32(q.Duration/time.Second))
-	return appendVar(b, q.Sig), nil
+	return wire.AppendVar(b, q.Sig), nil
 }
 
 // ParseRequest decodes a notary request and checks that its name is
@@ -134,25 +136,25 @@ func ParseRequest(b []byte) (*Request, error) {
 	if len(b) > MaxRequestSize {
 		return nil, fmt.Errorf("%w: request of %d bytes, at most %d", ErrMalformed, len(b), MaxRequestSize)
 	}
-	rd := reader{b: b}
-	if v := rd.u8("version"); rd.err == nil && v != NotaryVersion {
+	rd := wire.NewReader(b, ErrMalformed)
+	if v := rd.U8("version"); rd.Err == nil && v != NotaryVersion {
 		return nil, fmt.Errorf("%w: notary version %d, want %d", ErrMalformed, v, NotaryVersion)
 	}
-	q := &Request{Type: RequestType(rd.u8("type"))}
-	if rd.err == nil && q.Type != RequestClaim {
+	q := &Request{Type: RequestType(rd.U8("type"))}
+	if rd.Err == nil && q.Type != RequestClaim {
 		return nil, fmt.Errorf("%w: request type %d", ErrMalformed, q.Type)
 	}
-	name := rd.varBytes(1, MaxNameLen, "name")
-	q.PubKey = append([]byte(nil), rd.varBytes(1, maxKeyLen, "public key")...)
-	secs := rd.u32("duration")
-	if rd.err == nil && secs == 0 {
-		rd.fail("zero hold duration")
+	name := rd.VarBytes(1, MaxNameLen, "name")
+	q.PubKey = append([]byte(nil), rd.VarBytes(1, maxKeyLen, "public key")...)
+	secs := rd.U32("duration")
+	if rd.Err == nil && secs == 0 {
+		rd.Fail("zero hold duration")
 	}
 	q.Duration = time.Duration(secs) * time.Second
-	q.Sig = append([]byte(nil), rd.varBytes(SigLen, SigLen, "signature")...)
-	rd.end()
-	if rd.err != nil {
-		return nil, rd.err
+	q.Sig = append([]byte(nil), rd.VarBytes(SigLen, SigLen, "signature")...)
+	rd.End()
+	if rd.Err != nil {
+		return nil, rd.Err
 	}
 	q.Name = string(name)
 	if err := CheckName(q.Name); err != nil {
@@ -173,14 +175,14 @@ func AppendResponse(b []byte, r *Response) ([]byte, error) {
 			return nil, fmt.Errorf("%w: countersignature of %d bytes", ErrMalformed, len(r.Counter.Sig))
 		}
 		b = appendTime(b, r.Counter.ValidUntil)
-		b = appendVar(b, r.Counter.Sig)
+		b = wire.AppendVar(b, r.Counter.Sig)
 	case StatusHeld:
 		b = appendTime(b, r.HeldUntil)
 	case StatusRefused, StatusUnavailable:
 		if err := checkReason(r.Reason); err != nil {
 			return nil, err
 		}
-		b = appendVar(b, []byte(r.Reason))
+		b = wire.AppendVar(b, []byte(r.Reason))
 	default:
 		return nil, fmt.Errorf("%w: status %d", ErrMalformed, r.Status)
 	}
@@ -193,24 +195,24 @@ func ParseResponse(b []byte, notary peer.ID) (*Response, error) {
 	if len(b) > MaxResponseSize {
 		return nil, fmt.Errorf("%w: response of %d bytes, at most %d", ErrMalformed, len(b), MaxResponseSize)
 	}
-	rd := reader{b: b}
-	if v := rd.u8("version"); rd.err == nil && v != NotaryVersion {
+	rd := wire.NewReader(b, ErrMalformed)
+	if v := rd.U8("version"); rd.Err == nil && v != NotaryVersion {
 		return nil, fmt.Errorf("%w: notary version %d, want %d", ErrMalformed, v, NotaryVersion)
 	}
-	r := &Response{Status: Status(rd.u8("status"))}
-	if rd.err != nil {
-		return nil, rd.err
+	r := &Response{Status: Status(rd.U8("status"))}
+	if rd.Err != nil {
+		return nil, rd.Err
 	}
 	switch r.Status {
 	case StatusGrantedNew, StatusGrantedRenewed:
 		r.Counter.Authority = notary
-		r.Counter.ValidUntil = rd.time("valid-until")
-		r.Counter.Sig = append([]byte(nil), rd.varBytes(SigLen, SigLen, "countersignature")...)
+		r.Counter.ValidUntil = rd.Time("valid-until")
+		r.Counter.Sig = append([]byte(nil), rd.VarBytes(SigLen, SigLen, "countersignature")...)
 	case StatusHeld:
-		r.HeldUntil = rd.time("held-until")
+		r.HeldUntil = rd.Time("held-until")
 	case StatusRefused, StatusUnavailable:
-		r.Reason = string(rd.varBytes(0, MaxReasonLen, "reason"))
-		if rd.err == nil {
+		r.Reason = string(rd.VarBytes(0, MaxReasonLen, "reason"))
+		if rd.Err == nil {
 			if err := checkReason(r.Reason); err != nil {
 				return nil, err
 			}
@@ -218,9 +220,9 @@ func ParseResponse(b []byte, notary peer.ID) (*Response, error) {
 	default:
 		return nil, fmt.Errorf("%w: status %d", ErrMalformed, r.Status)
 	}
-	rd.end()
-	if rd.err != nil {
-		return nil, rd.err
+	rd.End()
+	if rd.Err != nil {
+		return nil, rd.Err
 	}
 	return r, nil
 }

@@ -11,6 +11,7 @@ import (
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/vmdt/vmdt/internal/wire"
 	"github.com/vmdt/vmdt/protocol"
 )
 
@@ -85,9 +86,9 @@ func (r *Record) appendUnsigned(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d countersignatures, want 1..%d", ErrMalformed, len(r.Counters), MaxAuthorities)
 	}
 	b = append(b, RecordVersion)
-	b = appendVar(b, []byte(r.Name))
-	b = appendVar(b, key)
-	b = appendVar(b, []byte(r.PeerID))
+	b = wire.AppendVar(b, []byte(r.Name))
+	b = wire.AppendVar(b, key)
+	b = wire.AppendVar(b, []byte(r.PeerID))
 	b = append(b, r.DDTAddr[:]...)
 	b = append(b, r.SealKey...)
 	b = binary.BigEndian.AppendUint64(b, r.Seq)
@@ -97,9 +98,9 @@ func (r *Record) appendUnsigned(b []byte) ([]byte, error) {
 		if len(c.Authority) == 0 || len(c.Authority) > maxPeerIDLen || len(c.Sig) != SigLen {
 			return nil, fmt.Errorf("%w: countersignature %d: authority of %d bytes, signature of %d", ErrMalformed, i, len(c.Authority), len(c.Sig))
 		}
-		b = appendVar(b, []byte(c.Authority))
+		b = wire.AppendVar(b, []byte(c.Authority))
 		b = appendTime(b, c.ValidUntil)
-		b = appendVar(b, c.Sig)
+		b = wire.AppendVar(b, c.Sig)
 	}
 	return b, nil
 }
@@ -113,7 +114,7 @@ func (r *Record) Marshal() ([]byte, error) {
 	if len(r.Sig) != SigLen {
 		return nil, fmt.Errorf("%w: owner signature of %d bytes, want %d", ErrMalformed, len(r.Sig), SigLen)
 	}
-	b = appendVar(b, r.Sig)
+	b = wire.AppendVar(b, r.Sig)
 	if len(b) > MaxRecordSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrRecordTooLarge, len(b), MaxRecordSize)
 	}
@@ -129,27 +130,27 @@ func ParseRecord(b []byte) (*Record, error) {
 	if len(b) > MaxRecordSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrRecordTooLarge, len(b), MaxRecordSize)
 	}
-	rd := reader{b: b}
-	if v := rd.u8("version"); rd.err == nil && v != RecordVersion {
+	rd := wire.NewReader(b, ErrMalformed)
+	if v := rd.U8("version"); rd.Err == nil && v != RecordVersion {
 		return nil, fmt.Errorf("%w: record version %d, want %d", ErrMalformed, v, RecordVersion)
 	}
 	var r Record
-	name := rd.varBytes(1, MaxNameLen, "name")
-	key := rd.varBytes(1, maxKeyLen, "public key")
-	pid := rd.varBytes(1, maxPeerIDLen, "peer ID")
-	addr := rd.bytes(protocol.DDTAddrLen, "DDT address")
-	r.SealKey = bytes.Clone(rd.bytes(SealKeyLen, "seal key"))
-	r.Seq = rd.u64("sequence number")
-	r.Expiry = rd.time("expiry")
-	n := int(rd.u8("countersignature count"))
-	if rd.err == nil && (n == 0 || n > MaxAuthorities) {
-		rd.fail("%d countersignatures, want 1..%d", n, MaxAuthorities)
+	name := rd.VarBytes(1, MaxNameLen, "name")
+	key := rd.VarBytes(1, maxKeyLen, "public key")
+	pid := rd.VarBytes(1, maxPeerIDLen, "peer ID")
+	addr := rd.Bytes(protocol.DDTAddrLen, "DDT address")
+	r.SealKey = bytes.Clone(rd.Bytes(SealKeyLen, "seal key"))
+	r.Seq = rd.U64("sequence number")
+	r.Expiry = rd.Time("expiry")
+	n := int(rd.U8("countersignature count"))
+	if rd.Err == nil && (n == 0 || n > MaxAuthorities) {
+		rd.Fail("%d countersignatures, want 1..%d", n, MaxAuthorities)
 	}
-	for i := 0; i < n && rd.err == nil; i++ {
-		a := rd.varBytes(1, maxPeerIDLen, "authority")
-		until := rd.time("valid-until")
-		sig := rd.varBytes(SigLen, SigLen, "countersignature")
-		if rd.err != nil {
+	for i := 0; i < n && rd.Err == nil; i++ {
+		a := rd.VarBytes(1, maxPeerIDLen, "authority")
+		until := rd.Time("valid-until")
+		sig := rd.VarBytes(SigLen, SigLen, "countersignature")
+		if rd.Err != nil {
 			break
 		}
 		id, err := peer.IDFromBytes(a)
@@ -158,10 +159,10 @@ func ParseRecord(b []byte) (*Record, error) {
 		}
 		r.Counters = append(r.Counters, Countersignature{Authority: id, ValidUntil: until, Sig: bytes.Clone(sig)})
 	}
-	r.Sig = bytes.Clone(rd.varBytes(SigLen, SigLen, "owner signature"))
-	rd.end()
-	if rd.err != nil {
-		return nil, rd.err
+	r.Sig = bytes.Clone(rd.VarBytes(SigLen, SigLen, "owner signature"))
+	rd.End()
+	if rd.Err != nil {
+		return nil, rd.Err
 	}
 	r.Name = string(name)
 	if err := CheckName(r.Name); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/vmdt/vmdt/internal/wire"
 	"github.com/vmdt/vmdt/protocol"
 )
 
@@ -24,8 +25,8 @@ const (
 func CounterPayload(name string, ownerKey []byte, validUntil time.Time) []byte {
 	b := make([]byte, 0, len(CounterSigningDomain)+2+len(name)+len(ownerKey)+8)
 	b = append(b, CounterSigningDomain...)
-	b = appendVar(b, []byte(name))
-	b = appendVar(b, ownerKey)
+	b = wire.AppendVar(b, []byte(name))
+	b = wire.AppendVar(b, ownerKey)
 	return appendTime(b, validUntil)
 }
 
@@ -34,9 +35,9 @@ func CounterPayload(name string, ownerKey []byte, validUntil time.Time) []byte {
 func ClaimPayload(notary peer.ID, name string, ownerKey []byte, d time.Duration) []byte {
 	b := make([]byte, 0, 136)
 	b = append(b, ClaimSigningDomain...)
-	b = appendVar(b, []byte(notary))
-	b = appendVar(b, []byte(name))
-	b = appendVar(b, ownerKey)
+	b = wire.AppendVar(b, []byte(notary))
+	b = wire.AppendVar(b, []byte(name))
+	b = wire.AppendVar(b, ownerKey)
 	return binary.BigEndian.AppendUint32(b, uint32(d/time.Second))
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/vmdt/vmdt/dht/namerec"
+	"github.com/vmdt/vmdt/internal/wire"
 	"github.com/vmdt/vmdt/protocol"
 )
 
@@ -82,9 +83,9 @@ func (r *FriendRequest) appendUnsigned(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: request key, target address or time", ErrMalformed)
 	}
 	b = append(b, Version, KindRequest)
-	b = appendVar(b, []byte(r.From))
-	b = appendVar(b, r.FromKey)
-	b = appendVar(b, []byte(r.To))
+	b = wire.AppendVar(b, []byte(r.From))
+	b = wire.AppendVar(b, r.FromKey)
+	b = wire.AppendVar(b, []byte(r.To))
 	b = append(b, r.ToAddr[:]...)
 	b = appendTime(b, r.Time)
 	return append(b, r.Nonce[:]...), nil
@@ -99,25 +100,25 @@ func (r *FriendRequest) Marshal() ([]byte, error) {
 	if len(r.Sig) != SigLen {
 		return nil, fmt.Errorf("%w: signature of %d bytes", ErrMalformed, len(r.Sig))
 	}
-	return appendVar(b, r.Sig), nil
+	return wire.AppendVar(b, r.Sig), nil
 }
 
 // ParseFriendRequest decodes a request. It checks the syntax, the
 // usernames and the key; it does not check the signature or the time
 // (see Verify).
 func ParseFriendRequest(b []byte) (*FriendRequest, error) {
-	rd := reader{b: b}
-	rd.header(KindRequest)
-	from := rd.varBytes(1, namerec.MaxNameLen, "requester")
-	key := rd.varBytes(KeyLen, KeyLen, "requester key")
-	to := rd.varBytes(1, namerec.MaxNameLen, "target")
-	toAddr := rd.bytes(protocol.DDTAddrLen, "target address")
-	r := &FriendRequest{Time: rd.time("time")}
-	nonce := rd.bytes(NonceLen, "nonce")
-	sig := rd.varBytes(SigLen, SigLen, "signature")
-	rd.end()
-	if rd.err != nil {
-		return nil, rd.err
+	rd := wire.NewReader(b, ErrMalformed)
+	readHeader(rd, KindRequest)
+	from := rd.VarBytes(1, namerec.MaxNameLen, "requester")
+	key := rd.VarBytes(KeyLen, KeyLen, "requester key")
+	to := rd.VarBytes(1, namerec.MaxNameLen, "target")
+	toAddr := rd.Bytes(protocol.DDTAddrLen, "target address")
+	r := &FriendRequest{Time: rd.Time("time")}
+	nonce := rd.Bytes(NonceLen, "nonce")
+	sig := rd.VarBytes(SigLen, SigLen, "signature")
+	rd.End()
+	if rd.Err != nil {
+		return nil, rd.Err
 	}
 	if _, err := parseKey(key); err != nil {
 		return nil, err

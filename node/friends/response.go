@@ -7,6 +7,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"github.com/vmdt/vmdt/internal/wire"
 	"github.com/vmdt/vmdt/protocol"
 )
 
@@ -81,11 +82,11 @@ func (r *FriendResponse) appendUnsigned(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: denial with a token", ErrMalformed)
 	}
 	b = append(b, Version, KindResponse, decision)
-	b = appendVar(b, r.ResponderKey)
+	b = wire.AppendVar(b, r.ResponderKey)
 	b = append(b, r.RequesterAddr[:]...)
 	b = append(b, r.RequestNonce[:]...)
 	b = appendTime(b, r.Time)
-	return appendVar(b, tok), nil
+	return wire.AppendVar(b, tok), nil
 }
 
 // Marshal returns the encoding of r.
@@ -97,28 +98,28 @@ func (r *FriendResponse) Marshal() ([]byte, error) {
 	if len(r.Sig) != SigLen {
 		return nil, fmt.Errorf("%w: signature of %d bytes", ErrMalformed, len(r.Sig))
 	}
-	return appendVar(b, r.Sig), nil
+	return wire.AppendVar(b, r.Sig), nil
 }
 
 // ParseFriendResponse decodes a response. It checks the syntax, the key,
 // and that an acceptance carries a token of the responder for the
 // requester; it does not check signatures or times (see Verify).
 func ParseFriendResponse(b []byte) (*FriendResponse, error) {
-	rd := reader{b: b}
-	rd.header(KindResponse)
-	decision := rd.u8("decision")
-	if rd.err == nil && decision != decisionAccepted && decision != decisionDenied {
-		rd.fail("decision %d", decision)
+	rd := wire.NewReader(b, ErrMalformed)
+	readHeader(rd, KindResponse)
+	decision := rd.U8("decision")
+	if rd.Err == nil && decision != decisionAccepted && decision != decisionDenied {
+		rd.Fail("decision %d", decision)
 	}
-	key := rd.varBytes(KeyLen, KeyLen, "responder key")
-	requester := rd.bytes(protocol.DDTAddrLen, "requester address")
-	nonce := rd.bytes(NonceLen, "request nonce")
-	r := &FriendResponse{Accepted: decision == decisionAccepted, Time: rd.time("time")}
-	tok := rd.varBytes(0, TokenLen, "token")
-	sig := rd.varBytes(SigLen, SigLen, "signature")
-	rd.end()
-	if rd.err != nil {
-		return nil, rd.err
+	key := rd.VarBytes(KeyLen, KeyLen, "responder key")
+	requester := rd.Bytes(protocol.DDTAddrLen, "requester address")
+	nonce := rd.Bytes(NonceLen, "request nonce")
+	r := &FriendResponse{Accepted: decision == decisionAccepted, Time: rd.Time("time")}
+	tok := rd.VarBytes(0, TokenLen, "token")
+	sig := rd.VarBytes(SigLen, SigLen, "signature")
+	rd.End()
+	if rd.Err != nil {
+		return nil, rd.Err
 	}
 	if _, err := parseKey(key); err != nil {
 		return nil, err

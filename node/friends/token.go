@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"github.com/vmdt/vmdt/internal/wire"
 	"github.com/vmdt/vmdt/protocol"
 )
 
@@ -69,7 +70,7 @@ func (t Token) appendUnsigned(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: token valid from %v to %v", ErrMalformed, t.IssuedAt, t.ExpiresAt)
 	}
 	b = append(b, Version, KindToken)
-	b = appendVar(b, t.IssuerKey)
+	b = wire.AppendVar(b, t.IssuerKey)
 	b = append(b, t.Holder[:]...)
 	b = appendTime(b, t.IssuedAt)
 	return appendTime(b, t.ExpiresAt), nil
@@ -84,21 +85,21 @@ func (t Token) Marshal() ([]byte, error) {
 	if len(t.Sig) != SigLen {
 		return nil, fmt.Errorf("%w: signature of %d bytes", ErrMalformed, len(t.Sig))
 	}
-	return appendVar(b, t.Sig), nil
+	return wire.AppendVar(b, t.Sig), nil
 }
 
 // ParseToken decodes a token. It checks the syntax, the key type and the
 // lifetime, not the signature or the time (see Verify).
 func ParseToken(b []byte) (Token, error) {
-	rd := reader{b: b}
-	rd.header(KindToken)
-	key := rd.varBytes(KeyLen, KeyLen, "issuer key")
-	holder := rd.bytes(protocol.DDTAddrLen, "holder")
-	t := Token{IssuedAt: rd.time("issued-at"), ExpiresAt: rd.time("expires-at")}
-	sig := rd.varBytes(SigLen, SigLen, "signature")
-	rd.end()
-	if rd.err != nil {
-		return Token{}, rd.err
+	rd := wire.NewReader(b, ErrMalformed)
+	readHeader(rd, KindToken)
+	key := rd.VarBytes(KeyLen, KeyLen, "issuer key")
+	holder := rd.Bytes(protocol.DDTAddrLen, "holder")
+	t := Token{IssuedAt: rd.Time("issued-at"), ExpiresAt: rd.Time("expires-at")}
+	sig := rd.VarBytes(SigLen, SigLen, "signature")
+	rd.End()
+	if rd.Err != nil {
+		return Token{}, rd.Err
 	}
 	if _, err := parseKey(key); err != nil {
 		return Token{}, err

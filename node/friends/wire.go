@@ -11,6 +11,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+
+	"github.com/vmdt/vmdt/internal/wire"
 )
 
 // Wire constants shared by the three formats.
@@ -28,8 +30,6 @@ const (
 	SigLen = 64
 	// NonceLen is the length of a request nonce.
 	NonceLen = 16
-
-	maxTime = 1 << 62
 )
 
 // Nonce makes a request unique; the response names it.
@@ -60,77 +60,12 @@ func newNonce(r io.Reader) (Nonce, error) {
 	return n, err
 }
 
-// reader consumes an encoding front to back; the first error sticks.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+// readHeader reads and checks the version and kind bytes.
+func readHeader(r *wire.Reader, kind byte) {
+	v, k := r.U8("version"), r.U8("kind")
+	if r.Err == nil && (v != Version || k != kind) {
+		r.Fail("version %d kind %d, want %d and %d", v, k, Version, kind)
 	}
-}
-
-func (r *reader) bytes(n int, what string) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if len(r.b) < n {
-		r.fail("%s: need %d bytes, have %d", what, n, len(r.b))
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8(what string) byte {
-	if v := r.bytes(1, what); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-// header reads and checks the version and kind bytes.
-func (r *reader) header(kind byte) {
-	v, k := r.u8("version"), r.u8("kind")
-	if r.err == nil && (v != Version || k != kind) {
-		r.fail("version %d kind %d, want %d and %d", v, k, Version, kind)
-	}
-}
-
-// varBytes reads a 1-byte length in min..max and that many bytes.
-func (r *reader) varBytes(min, max int, what string) []byte {
-	n := int(r.u8(what + " length"))
-	if r.err == nil && (n < min || n > max) {
-		r.fail("%s length %d, want %d..%d", what, n, min, max)
-	}
-	return r.bytes(n, what)
-}
-
-func (r *reader) time(what string) time.Time {
-	v := r.bytes(8, what)
-	if v == nil {
-		return time.Time{}
-	}
-	s := binary.BigEndian.Uint64(v)
-	if s >= maxTime {
-		r.fail("%s %d out of range", what, s)
-		return time.Time{}
-	}
-	return time.Unix(int64(s), 0).UTC()
-}
-
-func (r *reader) end() {
-	if r.err == nil && len(r.b) != 0 {
-		r.fail("%d trailing bytes", len(r.b))
-	}
-}
-
-func appendVar(b, v []byte) []byte {
-	b = append(b, byte(len(v)))
-	return append(b, v...)
 }
 
 // wireTime truncates t to the whole seconds the wire carries, in UTC.
@@ -138,13 +73,13 @@ func wireTime(t time.Time) time.Time { return time.Unix(t.Unix(), 0).UTC() }
 
 func appendTime(b []byte, t time.Time) []byte {
 	s := t.Unix()
-	if s < 0 || s >= maxTime {
+	if s < 0 || s >= wire.MaxTime {
 		s = 0 // rejected by validTime before encoding
 	}
 	return binary.BigEndian.AppendUint64(b, uint64(s))
 }
 
-func validTime(t time.Time) bool { s := t.Unix(); return s >= 0 && s < maxTime }
+func validTime(t time.Time) bool { s := t.Unix(); return s >= 0 && s < wire.MaxTime }
 
 // parseKey decodes a marshaled public key. Only canonically encoded
 // Ed25519 keys are accepted, so a key has one encoding and one DDT
