@@ -77,6 +77,7 @@ const (
 	bbrStartupMaxLoss    = 0.02 // loss rate that, with queueing, ends Startup
 	bbrStartupLossEvents = 3    // datagrams lost in the round, at least
 	bbrQuantumTime       = 2 * time.Millisecond
+	bbrRestartGain       = 1.25 // pacing gain over the last burst's ACK-train rate
 	bbrMaxQuantumBytes   = 512 << 10
 )
 
@@ -107,6 +108,45 @@ func (f *bwFilter) get(round int64) float64 {
 		}
 	}
 	return m
+}
+
+// ackTrain measures the rate at which the ACKs of one burst arrive: the
+// bottleneck's rate when the burst left faster than the bottleneck, the
+// burst's own rate otherwise. Unlike a delivery-rate sample it leaves out
+// the round trip before the first ACK, which dominates a short burst.
+type ackTrain struct {
+	active         bool
+	started        bool
+	firstAt        time.Duration // first ACK of the burst
+	lastAt         time.Duration
+	firstDelivered int64
+	best           float64
+}
+
+// Ack trains shorter than this measure ACK spacing noise rather than rate.
+const (
+	bbrTrainMinDatagrams = 4
+	bbrTrainMinTime      = 500 * time.Microsecond
+)
+
+// onTrainAck accounts an ACK that acknowledged new data during a burst.
+func (b *bbr) onTrainAck(now time.Duration) {
+	t := &b.train
+	switch {
+	case !t.active:
+		return
+	case !t.started:
+		t.started, t.firstAt, t.lastAt, t.firstDelivered = true, now, now, b.delivered
+		return
+	case b.minRTT > 0 && now-t.lastAt > b.minRTT/2:
+		t.active = false // a gap: loss recovery, or the burst ended
+		return
+	}
+	t.lastAt = now
+	d, el := b.delivered-t.firstDelivered, now-t.firstAt
+	if d >= int64(bbrTrainMinDatagrams*b.mss) && el >= bbrTrainMinTime {
+		t.best = max(t.best, float64(d)/el.Seconds())
+	}
 }
 
 // rateSample collects, over the datagrams one ACK acknowledges, what the
@@ -156,6 +196,11 @@ type bbr struct {
 	roundMinRTT time.Duration
 	sampleTotal int64 // bytes acknowledged or lost in the current loss sample
 	sampleLost  int64
+
+	// Message bursts (onRestart): how fast the ACKs of the current burst
+	// come back, and that rate from the last burst that measured it.
+	train     ackTrain
+	trainRate float64
 
 	pacingGain, cwndGain float64
 	pacingRate           float64
@@ -217,10 +262,13 @@ func (b *bbr) setAppLimited(inflight int) {
 // was sent, and a burst shorter than a round trip measures less than its
 // own rate, so btlbw learned from short messages stays far below what the
 // path carries, and pacing at it would stretch every message. Until the
-// first ACK of the burst, the pacer therefore runs at least at
-// cwnd / minRTT, which puts one window on the path per round trip (about
-// twice btlbw plus the send quanta); cwnd still bounds the burst, as in
-// Startup. In ProbeBW the gain cycle restarts at its 1.25 probing phase.
+// first ACK of the burst, the pacer therefore runs at least at the
+// Startup gain times cwnd / minRTT, with cwnd at least the initial
+// window: a message of up to one window leaves in about a third of a
+// round trip, as the first burst on a new session does, instead of being
+// spread over round trips at a rate it could never measure. cwnd still
+// bounds the burst, as in Startup, and the first ACK brings both back to
+// the estimates. In ProbeBW the gain cycle restarts at its 1.25 probing phase.
 // The burst's own samples count only where they raise btlbw.
 func (b *bbr) onRestart(now time.Duration) {
 	// The burst's rate samples start with an empty pipe and understate
@@ -233,8 +281,12 @@ func (b *bbr) onRestart(now time.Duration) {
 		b.pacingGain = bbrProbeGains[0]
 		b.setPacingRate()
 	}
+	if b.train.best > 0 {
+		b.trainRate = b.train.best
+	}
+	b.train = ackTrain{active: true}
 	if b.minRTT > 0 {
-		b.pacingRate = max(b.pacingRate, float64(b.cwnd)/(2*b.minRTT.Seconds()))
+		b.pacingRate = max(b.pacingRate, float64(b.cwnd)/(2*b.minRTT.Seconds()), bbrRestartGain*b.trainRate)
 	}
 }
 
@@ -273,6 +325,9 @@ func (b *bbr) onAckEnd(now time.Duration, inflight int) {
 	}
 	b.roundAcked += rs.acked
 	b.roundLost += rs.lost
+	if rs.acked > 0 {
+		b.onTrainAck(now)
+	}
 	if !rs.valid {
 		return
 	}

@@ -93,7 +93,41 @@ func TestSimMessagesOnSlowPath(t *testing.T) {
 	if frac := float64(l.queueDrops) / float64(l.sent); frac > 0.05 {
 		t.Errorf("%.1f%% of datagrams dropped at the bottleneck queue", 100*frac)
 	}
+	if tr := sm.s[0].cc.trainRate; tr > 1.3e6 {
+		t.Errorf("ack-train rate %.2f MB/s over a 1 MB/s bottleneck", tr/1e6)
+	}
 	if len(sm.delivered(1)) != n {
 		t.Fatalf("%d messages delivered, want %d", len(sm.delivered(1)), n)
+	}
+}
+
+// TestSimMessageBurstsLearnBottleneck sends short messages (22 datagrams,
+// shorter than a round trip at the path's rate) one after another over a
+// 12.5 MB/s path: their delivery-rate samples understate the path, but
+// the ACK trains of the bursts measure it, and the pacer starts each
+// burst from that rate rather than from btlbw.
+func TestSimMessageBurstsLearnBottleneck(t *testing.T) {
+	const rate = 12.5e6
+	sm := newSim(t, nil,
+		simLinkOf(7, 5*time.Millisecond, 0, rate, 600<<10),
+		simLinkOf(8, 5*time.Millisecond, 0, 0, 0))
+	data := simData(22 * 1104)
+	for i := range 20 {
+		tr := sm.send(uint64(i+1), data)
+		sm.runUntil(sm.now+time.Minute, func() bool { return tr.done })
+		if tr.err != nil {
+			t.Fatal(tr.err)
+		}
+	}
+	cc := sm.s[0].cc
+	t.Logf("btlbw %.2f MB/s, ack-train rate %.2f MB/s, pacing %.2f MB/s", cc.btlBw()/1e6, cc.trainRate/1e6, cc.pacingRate/1e6)
+	if cc.trainRate < 0.7*rate || cc.trainRate > 1.3*rate {
+		t.Errorf("ack-train rate %.2f MB/s, want within 30%% of the path's %.2f MB/s", cc.trainRate/1e6, rate/1e6)
+	}
+	if cc.btlBw() >= 0.7*rate {
+		t.Logf("btlbw learned the path from messages too; the ack train is not needed here")
+	}
+	if len(sm.delivered(1)) != 20 {
+		t.Fatalf("%d messages delivered, want 20", len(sm.delivered(1)))
 	}
 }

@@ -121,6 +121,21 @@ type Config struct {
 	// so it is not pooled if its forward fails.
 	MaxKeepBytes int64
 
+	// NameCacheTTL is how long a resolved username record is used again
+	// (default 1 min; names.go).
+	NameCacheTTL time.Duration
+
+	// EarlyShareLen is the largest share a sender sends while its
+	// announcement is on the way, and a relay keeps before the
+	// announcement is accepted (default 64 KiB). A relay keeps such
+	// segments for EarlyTTL (default 10 s), at most EarlyPerSession bytes
+	// per RDT session (default 2 MiB) and MaxEarlyBytes in all (default
+	// 32 MiB). See early.go.
+	EarlyShareLen   int
+	EarlyTTL        time.Duration
+	EarlyPerSession int
+	MaxEarlyBytes   int
+
 	// MaxInbound caps the messages being assembled at once (default 64);
 	// MaxMessageBytes caps the memory of one (default 256 MiB);
 	// InboundTimeout frees a message that makes no progress (default
@@ -176,6 +191,11 @@ func (c *Config) setDefaults() {
 	if c.MaxKeepBytes <= 0 {
 		c.MaxKeepBytes = 256 << 20
 	}
+	def(&c.NameCacheTTL, time.Minute)
+	defInt(&c.EarlyShareLen, 64<<10)
+	def(&c.EarlyTTL, 10*time.Second)
+	defInt(&c.EarlyPerSession, 2<<20)
+	defInt(&c.MaxEarlyBytes, 32<<20)
 	defInt(&c.MaxInbound, 64)
 	defInt(&c.MaxMessageBytes, 256<<20)
 	if c.Now == nil {
@@ -214,6 +234,13 @@ type Engine struct {
 	wake chan struct{} // the decode loop has work
 
 	pushing map[pushKey]bool // pooled shares being pushed to their receivers (pool.go)
+
+	// Segments of shares not announced yet (early.go).
+	early           map[relayKey]*earlyShare
+	earlyBytes      int
+	earlyPerSession map[string]int
+
+	names map[string]cachedName // resolved usernames (names.go)
 }
 
 // New starts an engine. The caller wires it in: rdt.Config.OnSegment,
@@ -262,6 +289,10 @@ func New(cfg Config) (*Engine, error) {
 		unresponsive: make(map[peer.ID]time.Time),
 		wake:         make(chan struct{}, 1),
 		pushing:      make(map[pushKey]bool),
+
+		early:           make(map[relayKey]*earlyShare),
+		earlyPerSession: make(map[string]int),
+		names:           make(map[string]cachedName),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.wg.Add(1)
@@ -320,9 +351,10 @@ func (e *Engine) Reassemble(net.Addr, protocol.VMDTHeader) bool { return false }
 // the receiver too.
 func (e *Engine) OnInboundFailed(_ net.Addr, h protocol.VMDTHeader, _ error) {
 	e.mu.Lock()
-	if r := e.relays[relayKey{src: h.Src, id: h.MessageID, index: h.ShareIndex}]; r != nil {
+	if r := e.relays[earlyKey(h)]; r != nil {
 		r.stopOnce.Do(func() { close(r.stop) }) // its watcher abandons the forward
 	}
+	e.takeEarlyLocked(earlyKey(h))
 	e.mu.Unlock()
 }
 

@@ -19,6 +19,7 @@ type cluster struct {
 	alice, bob, mallory *testNode
 	relays              []*testNode
 	boot                *testNode
+	reg                 *names
 }
 
 func newCluster(t testing.TB) *cluster {
@@ -29,6 +30,7 @@ func newCluster(t testing.TB) *cluster {
 		bob:     newTestNode(t, "bob", reg, true),
 		mallory: newTestNode(t, "mallory", reg, true),
 		boot:    newTestNode(t, "boot", reg, false),
+		reg:     reg,
 	}
 	for i := range 6 {
 		c.relays = append(c.relays, newTestNode(t, fmt.Sprintf("relay%d", i+1), reg, true))

@@ -130,7 +130,7 @@ func (e *Engine) SendFile(ctx context.Context, dstName string, r io.ReaderAt, si
 	rep := FileReport{FileID: m.FileID, Name: m.Name, Size: size, Chunks: m.Count(),
 		InboxID: protocol.MessageID(m.FileID[:8]).String()}
 
-	rec, err := e.cfg.Names.Resolve(ctx, dstName)
+	rec, err := e.resolve(ctx, dstName)
 	if err != nil {
 		return rep, fmt.Errorf("delivery: resolve %q: %w", dstName, err)
 	}

@@ -59,11 +59,13 @@ func (d dataPlane) UDPPort() int { return d.port }
 
 // names is a fake name registry shared by the test nodes.
 type names struct {
-	mu   sync.Mutex
-	recs map[string]*dht.NameRecord
+	mu       sync.Mutex
+	recs     map[string]*dht.NameRecord
+	resolved atomic.Int64 // Resolve calls
 }
 
 func (n *names) Resolve(_ context.Context, name string) (*dht.NameRecord, error) {
+	n.resolved.Add(1)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	r, ok := n.recs[name]
@@ -232,7 +234,7 @@ func newTestNodeTimeout(t testing.TB, name string, reg *names, withDataPlane boo
 	t.Cleanup(func() { n.eng.Close() })
 	reg.mu.Lock()
 	reg.recs[name] = &dht.NameRecord{Name: name, PeerID: n.h.ID(), PubKey: priv.GetPublic(), DDTAddr: n.ddt,
-		SealKey: seal.PublicKey().Bytes()}
+		SealKey: seal.PublicKey().Bytes(), Expiry: time.Now().Add(time.Hour)}
 	reg.mu.Unlock()
 	return n
 }

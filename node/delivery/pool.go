@@ -94,10 +94,15 @@ func (e *Engine) SharePoolAdd(_ context.Context, _ peer.ID, cmd *ctl.SharePoolAd
 	ro := ctl.RelayOpen(*cmd)
 	key, r, err := e.admitRelay(&ro)
 	if err != nil {
+		var ce *ctl.Error
+		if !errors.As(err, &ce) || ce.Code != ctl.CodeConflict {
+			e.dropEarly(cmdKey(&ro))
+		}
 		return err
 	}
 	if err := e.openPool(key, r, &ro, errDeposited); err != nil {
 		e.dropRelay(key, r)
+		e.dropEarly(key)
 		return err
 	}
 	return nil
@@ -131,6 +136,7 @@ func (e *Engine) openPool(key relayKey, r *relayed, cmd *ctl.RelayOpen, cause er
 	e.mu.Unlock()
 	log.Infow("pooling share", "message", cmd.MessageID, "share", cmd.Index, "dst", cmd.Dst, "cause", cause)
 	go e.watchPool(key, r)
+	e.flushEarly(key)
 	return nil
 }
 

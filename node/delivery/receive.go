@@ -70,6 +70,7 @@ func (e *Engine) receiveSegment(s rdt.Segment) {
 			return
 		}
 		in = &inbound{key: key, from: name, started: now, m: m, last: now}
+		log.Debugw("message started", "src", key.src, "message", key.id)
 		e.inbound[key] = in
 	}
 	e.mu.Unlock()
@@ -175,6 +176,7 @@ func (e *Engine) decode(in *inbound) {
 	e.finished[in.key.doneKey()] = e.cfg.Now()
 	e.mu.Unlock()
 	e.cfg.Transport.AbandonMessage(in.key.id)
+	log.Debugw("message decoded", "src", in.key.src, "message", in.key.id, "size", len(msg))
 
 	used := make([]int, len(rep.Used))
 	for i, u := range rep.Used {
@@ -233,6 +235,7 @@ func (e *Engine) confirm(sender peer.ID, id protocol.MessageID, used []int) {
 			})
 			cancel()
 			if err == nil {
+				log.Debugw("delivery confirmed", "message", id, "sender", sender)
 				return
 			}
 			code := ctl.CodeOf(err)

@@ -82,9 +82,10 @@ type hostPeersFunc []peer.ID
 
 func (p hostPeersFunc) Candidates() []peer.ID { return p }
 
-func TestRelayOpenRefusals(t *testing.T) {
-	relay, alice, bob, eve := newIdentity(t), newIdentity(t), newIdentity(t), newIdentity(t)
-	e := newOfflineEngine(t, relay, &friendBook{})
+// relayOpenCmd is alice's valid announcement of share 1 of a 6-of-3
+// message for bob, with bob's friend token for alice.
+func relayOpenCmd(t *testing.T, alice, bob identity) ctl.RelayOpen {
+	t.Helper()
 	tok, err := friends.IssueToken(bob.priv, alice.ddt, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +94,14 @@ func TestRelayOpenRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := ctl.RelayOpen{ClientID: alice.ddt, MessageID: protocol.MessageID{9}, Dst: bob.ddt, DstPeer: bob.id,
+	return ctl.RelayOpen{ClientID: alice.ddt, MessageID: protocol.MessageID{9}, Dst: bob.ddt, DstPeer: bob.id,
 		Index: 1, N: 6, K: 3, ShareLen: 4096, Token: tb}
+}
+
+func TestRelayOpenRefusals(t *testing.T) {
+	relay, alice, bob, eve := newIdentity(t), newIdentity(t), newIdentity(t), newIdentity(t)
+	e := newOfflineEngine(t, relay, &friendBook{})
+	good := relayOpenCmd(t, alice, bob)
 	cases := []struct {
 		name string
 		mod  func(c *ctl.RelayOpen)

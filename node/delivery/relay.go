@@ -47,6 +47,10 @@ type relayed struct {
 func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) error {
 	key, r, err := e.admitRelay(cmd)
 	if err != nil {
+		var ce *ctl.Error
+		if !errors.As(err, &ce) || ce.Code != ctl.CodeConflict {
+			e.dropEarly(cmdKey(cmd))
+		}
 		return err
 	}
 	out, err := e.openForward(ctx, cmd)
@@ -58,12 +62,14 @@ func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) e
 	}
 	if err != nil {
 		e.dropRelay(key, r)
+		e.dropEarly(key)
 		return err
 	}
 	keep := e.keepBuffer(cmd) // nil unless the pool could take the share
 	e.mu.Lock()
 	if e.relays[key] != r || e.ctx.Err() != nil {
 		e.releaseKeepLocked(keep)
+		e.takeEarlyLocked(key)
 		e.mu.Unlock()
 		out.Abandon()
 		return ctl.Errorf(ctl.CodeUnavailable, "closing")
@@ -73,7 +79,13 @@ func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) e
 	e.wg.Add(1)
 	e.mu.Unlock()
 	go e.watchForward(key, r)
+	e.flushEarly(key)
 	return nil
+}
+
+// cmdKey is the relayKey of an announced share.
+func cmdKey(cmd *ctl.RelayOpen) relayKey {
+	return relayKey{src: cmd.ClientID, id: cmd.MessageID, index: uint8(cmd.Index)}
 }
 
 // admitRelay checks an announced share (RELAY_OPEN or SHARE_POOL_ADD) and
@@ -98,7 +110,7 @@ func (e *Engine) admitRelay(cmd *ctl.RelayOpen) (relayKey, *relayed, error) {
 		return relayKey{}, nil, ctl.Errorf(ctl.CodeForbidden, "peer %s does not own %s", cmd.DstPeer, cmd.Dst)
 	}
 
-	key := relayKey{src: src, id: cmd.MessageID, index: uint8(cmd.Index)}
+	key := cmdKey(cmd)
 	r := &relayed{n: uint8(cmd.N), k: uint8(cmd.K), shareLen: cmd.ShareLen, dst: cmd.Dst, dstPeer: cmd.DstPeer,
 		stop: make(chan struct{})}
 	e.mu.Lock()
@@ -184,11 +196,18 @@ func (e *Engine) dropRelay(key relayKey, r *relayed) {
 func (e *Engine) forwardSegment(s rdt.Segment) {
 	h := s.Header
 	from := fmt.Sprintf("%s/%d", s.From, s.KeyID)
+	key := earlyKey(h)
 	e.mu.Lock()
-	r := e.relays[relayKey{src: h.Src, id: h.MessageID, index: h.ShareIndex}]
+	r := e.relays[key]
 	if r != nil && r.pool != nil {
 		e.mu.Unlock()
 		e.poolSegment(r, s, from)
+		return
+	}
+	if (r == nil || r.out == nil) && e.canSendEarly(int(h.ShareLen)) {
+		// Not announced yet, or its announcement is being served (early.go).
+		e.stashEarlyLocked(key, s, from)
+		e.mu.Unlock()
 		return
 	}
 	ok := r != nil && r.out != nil && r.n == h.N && r.k == h.K && r.shareLen == h.ShareLen

@@ -80,17 +80,23 @@ func (e *Engine) Send(ctx context.Context, dstName string, msg []byte, n, k int)
 }
 
 // send is Send with envelope options (a file chunk's place in its file).
-func (e *Engine) send(ctx context.Context, dstName string, msg []byte, n, k int, opts *envelope.Options) (Report, error) {
+func (e *Engine) send(ctx context.Context, dstName string, msg []byte, n, k int, opts *envelope.Options) (_ Report, err error) {
 	if k < 2 || n < k || n > 255 {
 		return Report{}, fmt.Errorf("%w: need 2 <= k <= n <= 255, have n=%d k=%d", ErrInvalidParams, n, k)
 	}
 	if e.ctx.Err() != nil {
 		return Report{}, ErrClosed
 	}
-	rec, err := e.cfg.Names.Resolve(ctx, dstName)
+	rec, err := e.resolve(ctx, dstName)
 	if err != nil {
 		return Report{}, fmt.Errorf("delivery: resolve %q: %w", dstName, err)
 	}
+	defer func() {
+		// The record may be stale: resolve afresh next time.
+		if err != nil || receiverOffline(ctx) {
+			e.forgetName(dstName)
+		}
+	}()
 	if rec.DDTAddr == e.self || rec.PeerID == e.selfPeer {
 		return Report{}, fmt.Errorf("%w: %q is this node", ErrInvalidParams, dstName)
 	}
@@ -131,7 +137,9 @@ func (e *Engine) send(ctx context.Context, dstName string, msg []byte, n, k int,
 	if err != nil {
 		return Report{}, fmt.Errorf("delivery: seal: %w", err)
 	}
+	log.Debugw("sending", "message", id, "dst", dstName, "bytes", len(msg), "n", n, "k", k)
 	rep, err := e.sendShares(ctx, rec.DDTAddr, rec.PeerID, id, n, k, tokBytes, relays, envs)
+	log.Debugw("send ended", "message", id, "status", rep.Status, "err", err)
 	if f, ok := ctx.Value(reportObserverKey{}).(func(Report)); ok {
 		f(rep)
 	}
@@ -261,10 +269,21 @@ loop:
 	return rep, fmt.Errorf("delivery: message %s to %s: %w", id, dst, err)
 }
 
-// sendShare announces share i to its relay and sends it.
+// sendShare announces share i to its relay and sends it. A small share
+// (canSendEarly) is sent while the announcement is on its way; a larger
+// one once the relay accepted it (early.go).
 func (e *Engine) sendShare(ctx context.Context, dst protocol.DDTAddr, dstPeer peer.ID, id protocol.MessageID,
 	i, n, k int, tok []byte, r candidate, env []byte) shareResult {
 	res := shareResult{i: i}
+	h := protocol.VMDTHeader{Type: protocol.TypeShare, ShareIndex: uint8(i + 1), N: uint8(n), K: uint8(k),
+		MessageID: id, Src: e.self, Dst: dst}
+	var sent chan error // the early transfer's end
+	sendCtx, cancelSend := context.WithCancel(ctx)
+	defer cancelSend()
+	if e.canSendEarly(len(env)) {
+		sent = make(chan error, 1)
+		go func() { sent <- e.cfg.Transport.Send(sendCtx, r.ep.UDPAddr, h, env) }()
+	}
 	octx, ocancel := context.WithTimeout(ctx, e.cfg.RelayOpenTimeout)
 	mode, err := e.relayOpen(octx, r.peer, ctl.RelayOpen{
 		MessageID: id, Dst: dst, DstPeer: dstPeer, Index: i + 1, N: n, K: k,
@@ -272,6 +291,10 @@ func (e *Engine) sendShare(ctx context.Context, dst protocol.DDTAddr, dstPeer pe
 	})
 	ocancel()
 	if err != nil {
+		if sent != nil {
+			cancelSend() // abandons the early transfer
+			<-sent
+		}
 		if ctx.Err() != nil {
 			res.outcome = OutcomeCancelled
 			return res
@@ -279,9 +302,11 @@ func (e *Engine) sendShare(ctx context.Context, dst protocol.DDTAddr, dstPeer pe
 		res.outcome, res.detail = OutcomeRefused, err.Error()
 		return res
 	}
-	h := protocol.VMDTHeader{Type: protocol.TypeShare, ShareIndex: uint8(i + 1), N: uint8(n), K: uint8(k),
-		MessageID: id, Src: e.self, Dst: dst}
-	err = e.cfg.Transport.Send(ctx, r.ep.UDPAddr, h, env)
+	if sent != nil {
+		err = <-sent
+	} else {
+		err = e.cfg.Transport.Send(ctx, r.ep.UDPAddr, h, env)
+	}
 	switch {
 	case err == nil && mode == ctl.RelayModePool:
 		res.outcome = OutcomePooled
