@@ -343,10 +343,35 @@ func (s *session) finishOut(t *outTransfer, err error) {
 	case err == errAbandonedLocally:
 		s.queueNotice(t.hdr)
 		s.ctr.OutboundFailed++
+		s.forgetFlight(t)
+	case err == errAbandonedByPeer:
+		s.ctr.OutboundFailed++
+		s.forgetFlight(t)
 	default:
 		s.ctr.OutboundFailed++
 	}
 	s.events = append(s.events, event{kind: evOutDone, out: t, err: err})
+}
+
+// forgetFlight takes the datagrams of the abandoned transfer t out of
+// the flight. The receiver does not acknowledge data of a transfer it
+// abandoned, so they would hold the congestion window until declared
+// lost, and the next message on the session would find it busy: it would
+// wait, and start without the restart rules of an idle session
+// (bbr.onRestart). They are neither delivered nor lost for the
+// congestion controller; an ACK that still comes for one is ignored.
+func (s *session) forgetFlight(t *outTransfer) {
+	for seq := max(s.scanFrom, s.ring.base); seq != s.nextSeq; seq++ {
+		p := s.ring.get(seq)
+		if p == nil {
+			break
+		}
+		if p.tr == t && p.state == pktInFlight {
+			p.state = pktAcked
+			s.inflight--
+			s.inflightBytes -= int(p.size)
+		}
+	}
 }
 
 func (s *session) queueNotice(h protocol.VMDTHeader) {

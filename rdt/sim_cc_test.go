@@ -2,6 +2,7 @@ package rdt
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -129,5 +130,40 @@ func TestSimMessageBurstsLearnBottleneck(t *testing.T) {
 	}
 	if len(sm.delivered(1)) != 20 {
 		t.Fatalf("%d messages delivered, want 20", len(sm.delivered(1)))
+	}
+}
+
+// TestSimAbandonedFlightLeavesWindow: when the receiver abandons a
+// message, the datagrams of it still in flight are dropped there without
+// an ACK. Once the sender learns of the abandon they leave its flight, so
+// the session is idle for the next message instead of waiting for a
+// retransmission timeout to declare them lost.
+func TestSimAbandonedFlightLeavesWindow(t *testing.T) {
+	for _, by := range []string{"receiver", "sender"} {
+		t.Run(by, func(t *testing.T) {
+			sm := newSim(t, nil,
+				simLinkOf(9, 20*time.Millisecond, 0, 5e6, 1<<20),
+				simLinkOf(10, 20*time.Millisecond, 0, 0, 0))
+			tr := sm.send(1, simData(2<<20))
+			sm.runUntil(time.Minute, func() bool { return sm.s[0].inflight > 50 })
+			if by == "receiver" {
+				sm.s[1].abandonMessage(sm.now, tr.hdr.MessageID)
+			} else {
+				sm.s[0].abandonMessage(sm.now, tr.hdr.MessageID)
+			}
+			sm.runUntil(time.Minute, func() bool { return tr.done })
+			if !errors.Is(tr.err, ErrAbandoned) {
+				t.Fatalf("transfer ended with %v, want ErrAbandoned", tr.err)
+			}
+			if s := sm.s[0]; s.inflight != 0 || s.inflightBytes != 0 {
+				t.Fatalf("after the abandon %d datagrams (%d bytes) still count as in flight", s.inflight, s.inflightBytes)
+			}
+			// The next message starts at once and completes.
+			next := sm.send(2, simData(20*1104))
+			sm.runUntil(sm.now+time.Minute, func() bool { return next.done })
+			if next.err != nil {
+				t.Fatal(next.err)
+			}
+		})
 	}
 }

@@ -100,6 +100,7 @@ func (e *Engine) flushEarly(key relayKey) {
 	e.mu.Lock()
 	segs := e.takeEarlyLocked(key)
 	e.mu.Unlock()
+	log.Debugw("announcement accepted", "message", key.id, "share", key.index, "early", len(segs))
 	for _, s := range segs {
 		e.forwardSegment(s)
 	}

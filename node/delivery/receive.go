@@ -83,6 +83,7 @@ func (e *Engine) receiveSegment(s rdt.Segment) {
 	queue := in.m.Ready() && !in.queued && !in.done
 	if queue {
 		in.queued = true
+		log.Debugw("message ready", "message", h.MessageID)
 	}
 	in.mu.Unlock()
 	if err != nil {
