@@ -123,10 +123,11 @@ type ackTrain struct {
 	best           float64
 }
 
-// Ack trains shorter than this measure ACK spacing noise rather than rate.
+// Ack trains shorter than this measure ACK spacing (bunched ACKs from a
+// batching link, delayed ACKs) rather than rate.
 const (
-	bbrTrainMinDatagrams = 4
-	bbrTrainMinTime      = 500 * time.Microsecond
+	bbrTrainMinDatagrams = 8
+	bbrTrainMinTime      = time.Millisecond
 )
 
 // onTrainAck accounts an ACK that acknowledged new data during a burst.
@@ -145,7 +146,9 @@ func (b *bbr) onTrainAck(now time.Duration) {
 	t.lastAt = now
 	d, el := b.delivered-t.firstDelivered, now-t.firstAt
 	if d >= int64(bbrTrainMinDatagrams*b.mss) && el >= bbrTrainMinTime {
-		t.best = max(t.best, float64(d)/el.Seconds())
+		// The whole train so far, not its best stretch: ACKs that arrive
+		// bunched (a batching link, delayed ACKs) inflate short stretches.
+		t.best = float64(d) / el.Seconds()
 	}
 }
 

@@ -5,10 +5,15 @@
 //
 // Usage:
 //
-//	netlab run   [-config full|quick|FILE] [-report FILE.md] [-plots DIR] [-json FILE]
-//	             [-scenarios a,b] [-transports a,b] [-runs N] [-budget D]
-//	netlab quick [-json FILE]     the quick configuration; prints the headline lines
-//	netlab check                  says whether this machine can run the lab
+//	netlab run    [-config full|quick|FILE] [-report FILE.md] [-plots DIR] [-json FILE]
+//	              [-micro FILE] [-scenarios a,b] [-transports a,b] [-runs N] [-budget D]
+//	netlab quick  [-json FILE]     the quick configuration; prints the headline lines
+//	netlab report -json FILE -report FILE.md [-plots DIR] [-config full|quick|FILE] [-micro FILE]
+//	                               renders saved results again (no root, no network)
+//	netlab check                   says whether this machine can run the lab
+//
+// With -json, run writes the results after every measurement, so an
+// interrupted run keeps what it measured; report renders them.
 //
 // "make bench" and "make bench-quick" at the repository root run it.
 package main
@@ -29,6 +34,7 @@ import (
 	"github.com/vmdt/vmdt/bench/netlab/agent"
 	"github.com/vmdt/vmdt/bench/netlab/config"
 	"github.com/vmdt/vmdt/bench/netlab/lab"
+	"github.com/vmdt/vmdt/bench/netlab/micro"
 	"github.com/vmdt/vmdt/bench/netlab/runner"
 	"github.com/vmdt/vmdt/bench/netlab/transport"
 )
@@ -47,6 +53,8 @@ func main() {
 		err = cmdRun(os.Args[2:], false)
 	case "quick":
 		err = cmdRun(os.Args[2:], true)
+	case "report":
+		err = cmdReport(os.Args[2:])
 	case "check":
 		err = cmdCheck()
 	default:
@@ -64,9 +72,10 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  netlab run   [-config full|quick|FILE] [-report FILE.md] [-plots DIR] [-json FILE]
-               [-scenarios a,b] [-transports a,b] [-runs N] [-budget D]
-  netlab quick [-json FILE]
+  netlab run    [-config full|quick|FILE] [-report FILE.md] [-plots DIR] [-json FILE]
+                [-micro FILE] [-scenarios a,b] [-transports a,b] [-runs N] [-budget D]
+  netlab quick  [-json FILE]
+  netlab report -json FILE -report FILE.md [-plots DIR] [-config full|quick|FILE] [-micro FILE]
   netlab check`)
 }
 
@@ -101,16 +110,29 @@ func loadConfig(name string) (*config.Config, error) {
 	return config.Parse(b)
 }
 
+func loadMicro(path string) (*micro.Results, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return micro.Parse(f)
+}
+
 func cmdRun(args []string, quick bool) error {
 	fs := flag.NewFlagSet("netlab", flag.ContinueOnError)
 	cfgName := fs.String("config", "full", "built-in configuration (full, quick) or a JSON file")
 	reportPath := fs.String("report", "", "write the Markdown report here (e.g. docs/BENCHMARKS.md)")
 	plotDir := fs.String("plots", "", "write SVG plots here (default: benchmarks/ beside the report)")
-	jsonPath := fs.String("json", "", "write the results (run) or the headlines (quick) as JSON here")
+	jsonPath := fs.String("json", "", "write the results (run; after every measurement) or the headlines (quick) as JSON here")
+	microPath := fs.String("micro", "", "go test -bench output to include in the report (make bench writes bench/.out/micro.txt)")
 	scenarios := fs.String("scenarios", "", "only these scenario ids, comma-separated")
 	transports := fs.String("transports", "", "only these transports, comma-separated")
 	runs := fs.Int("runs", 0, "override runs per measurement")
-	budget := fs.Duration("budget", -1, "override the wall-clock budget per measurement (0 = none)")
+	budget := fs.Duration("budget", -1, "override the wall-clock budget per measurement, every scenario's too (0 = none)")
 	if quick {
 		*cfgName = "quick"
 	}
@@ -133,14 +155,13 @@ func cmdRun(args []string, quick bool) error {
 	if t := splitList(*transports); len(t) > 0 {
 		cfg.Transports = t
 	}
-	if *runs > 0 {
-		cfg.Runs, cfg.MinRuns = *runs, min(cfg.MinRuns, *runs)
-		for i := range cfg.Scenarios {
-			cfg.Scenarios[i].Runs = min(cfg.Scenarios[i].Runs, *runs)
-		}
-	}
+	cfg.OverrideRuns(*runs)
 	if *budget >= 0 {
-		cfg.Budget = config.Duration(*budget)
+		cfg.SetBudget(*budget)
+	}
+	mic, err := loadMicro(*microPath)
+	if err != nil {
+		return fmt.Errorf("microbenchmarks: %w", err)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -150,8 +171,17 @@ func cmdRun(args []string, quick bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	rep, err := runner.Run(ctx, runner.Options{Config: cfg, ConfigName: *cfgName, Exe: exe, Progress: os.Stdout})
+	o := runner.Options{Config: cfg, ConfigName: *cfgName, Exe: exe, Progress: os.Stdout, Micro: mic}
+	if !quick {
+		// The headline file of quick is written once, at the end.
+		o.Checkpoint = *jsonPath
+	}
+	rep, err := runner.Run(ctx, o)
 	if err != nil {
+		if rep != nil && o.Checkpoint != "" && len(rep.Measurements) > 0 {
+			fmt.Fprintf(os.Stderr, "netlab: %d measurements saved in %s; render them with: netlab report -json %s -report FILE.md\n",
+				len(rep.Measurements), o.Checkpoint, o.Checkpoint)
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted; the lab was removed: %w", context.Canceled)
 		}
@@ -163,44 +193,80 @@ func cmdRun(args []string, quick bool) error {
 	fmt.Println("== headlines")
 	h.Print(os.Stdout)
 	if *reportPath != "" {
-		dir := *plotDir
-		if dir == "" {
-			dir = filepath.Join(filepath.Dir(*reportPath), "benchmarks")
-		}
-		plots, err := runner.WritePlots(rep, cfg, dir)
+		plots, err := runner.Render(rep, cfg, *reportPath, *plotDir)
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(filepath.Dir(*reportPath), dir)
-		if err != nil {
-			rel = dir
-		}
-		f, err := os.Create(*reportPath)
-		if err != nil {
-			return err
-		}
-		if err := runner.WriteMarkdown(f, rep, cfg, plots, rel); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		fmt.Printf("report written to %s, %d plots in %s\n", *reportPath, len(plots), dir)
+		fmt.Printf("report written to %s, %d plots in %s\n", *reportPath, len(plots), plotDirFor(*reportPath, *plotDir))
 	}
 	if *jsonPath != "" {
-		var v any = rep
-		if quick {
-			v = h
-		}
-		if err := runner.WriteJSON(*jsonPath, v); err != nil {
-			return err
-		}
 		what := "results"
 		if quick {
 			what = "headline"
+			if err := runner.WriteJSON(*jsonPath, h); err != nil {
+				return err
+			}
 		}
 		fmt.Printf("%s JSON written to %s\n", what, *jsonPath)
+	}
+	return nil
+}
+
+func plotDirFor(reportPath, plotDir string) string {
+	if plotDir != "" {
+		return plotDir
+	}
+	return filepath.Join(filepath.Dir(reportPath), "benchmarks")
+}
+
+// cmdReport renders the Markdown report and the plots from a saved
+// results file. It needs neither root nor the lab.
+func cmdReport(args []string) error {
+	fs := flag.NewFlagSet("netlab report", flag.ContinueOnError)
+	jsonPath := fs.String("json", "", "results file written by netlab run -json (required)")
+	reportPath := fs.String("report", "", "write the Markdown report here (required)")
+	plotDir := fs.String("plots", "", "write SVG plots here (default: benchmarks/ beside the report)")
+	cfgName := fs.String("config", "", "configuration to render with: full, quick or a JSON file (default: the one saved in the results)")
+	microPath := fs.String("micro", "", "go test -bench output to include (default: the microbenchmarks saved in the results)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *jsonPath == "" || *reportPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errors.New("report: -json and -report are required")
+	}
+	rep, err := runner.LoadReport(*jsonPath)
+	if err != nil {
+		return err
+	}
+	var cfg *config.Config
+	switch {
+	case *cfgName != "":
+		cfg, err = loadConfig(*cfgName)
+	default:
+		cfg, err = rep.SavedConfig()
+		if err == nil && cfg == nil {
+			if rep.ConfigName != "full" && rep.ConfigName != "quick" {
+				return fmt.Errorf("report: %s holds no configuration and was run with %q: pass -config", *jsonPath, rep.ConfigName)
+			}
+			cfg, err = config.Builtin(rep.ConfigName)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if *microPath != "" {
+		if rep.Micro, err = loadMicro(*microPath); err != nil {
+			return fmt.Errorf("microbenchmarks: %w", err)
+		}
+	}
+	plots, err := runner.Render(rep, cfg, *reportPath, *plotDir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("report written to %s from %d measurements, %d plots in %s\n", *reportPath, len(rep.Measurements), len(plots), plotDirFor(*reportPath, *plotDir))
+	if rep.Incomplete != "" {
+		fmt.Printf("note: the results are incomplete (%s)\n", rep.Incomplete)
 	}
 	return nil
 }

@@ -52,7 +52,64 @@ type Scenario struct {
 	Transports  []string   `json:"transports"`   // restricts the global list when set
 	Modes       []string   `json:"modes"`        // overrides the global list when set
 	Runs        int        `json:"runs"`         // overrides the global runs when set
+	MinRuns     int        `json:"min_runs"`     // overrides the global min_runs when set
+	Budget      *Duration  `json:"budget"`       // overrides the global budget when set ("0s" = none)
+	Timeout     Duration   `json:"timeout"`      // overrides the global per-transfer timeout when set
 	Plot        string     `json:"plot"`         // "", "loss" (time vs loss) or "paths" (goodput vs path count)
+}
+
+// Limits bound the runs of one measurement (one transport in one mode on
+// one cell).
+type Limits struct {
+	Runs    int           // at most this many runs
+	MinRuns int           // at least this many runs, even when the budget is spent
+	Budget  time.Duration // no new run starts after this much wall-clock time, once MinRuns are made; 0 = none
+	Timeout time.Duration // per transfer
+}
+
+// Limits returns the run limits of a scenario's measurements: the
+// scenario's own values where set, the global ones otherwise. A scenario
+// that lowers runs below the global min_runs without setting its own
+// min_runs gets min_runs = runs.
+func (c *Config) Limits(s *Scenario) Limits {
+	l := Limits{Runs: c.Runs, MinRuns: c.MinRuns, Budget: time.Duration(c.Budget), Timeout: time.Duration(c.Timeout)}
+	if s.Runs > 0 {
+		l.Runs = s.Runs
+	}
+	l.MinRuns = min(l.MinRuns, l.Runs)
+	if s.MinRuns > 0 {
+		l.MinRuns = s.MinRuns
+	}
+	if s.Budget != nil {
+		l.Budget = time.Duration(*s.Budget)
+	}
+	if s.Timeout > 0 {
+		l.Timeout = time.Duration(s.Timeout)
+	}
+	return l
+}
+
+// OverrideRuns sets the global runs to runs and lowers every other run
+// count (min_runs, and each scenario's runs and min_runs) to at most runs,
+// as the command line's -runs does. runs <= 0 changes nothing.
+func (c *Config) OverrideRuns(runs int) {
+	if runs <= 0 {
+		return
+	}
+	c.Runs, c.MinRuns = runs, min(c.MinRuns, runs)
+	for i := range c.Scenarios {
+		s := &c.Scenarios[i]
+		s.Runs, s.MinRuns = min(s.Runs, runs), min(s.MinRuns, runs)
+	}
+}
+
+// SetBudget replaces the global and every scenario's budget, as the
+// command line's -budget does.
+func (c *Config) SetBudget(d time.Duration) {
+	c.Budget = Duration(d)
+	for i := range c.Scenarios {
+		c.Scenarios[i].Budget = nil
+	}
 }
 
 // Failure takes Paths relay paths down (every packet dropped, both hops,
@@ -174,6 +231,9 @@ func (c *Config) validate() error {
 		if err := s.validate(); err != nil {
 			return fmt.Errorf("scenario %s: %w", s.ID, err)
 		}
+		if s.MinRuns > c.Limits(s).Runs {
+			return fmt.Errorf("scenario %s: %w", s.ID, invalid("min_runs %d exceeds runs %d", s.MinRuns, c.Limits(s).Runs))
+		}
 	}
 	return nil
 }
@@ -197,6 +257,10 @@ func (s *Scenario) validate() error {
 		return invalid("more than 10000 cells")
 	case s.Runs < 0 || s.Runs > 10000:
 		return invalid("runs %d", s.Runs)
+	case s.MinRuns < 0:
+		return invalid("min_runs %d", s.MinRuns)
+	case s.Timeout != 0 && s.Timeout < Duration(time.Second):
+		return invalid("timeout %v: want at least 1s", s.Timeout)
 	case s.Plot != "" && s.Plot != "loss" && s.Plot != "paths":
 		return invalid("plot %q: want loss or paths", s.Plot)
 	}

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -97,26 +99,31 @@ func TestParseDefaults(t *testing.T) {
 
 func TestParseRejects(t *testing.T) {
 	bad := map[string]string{
-		"unknown key":      `{"scenarios":[],"colour":1}`,
-		"no scenarios":     `{}`,
-		"trailing":         minimal + `{}`,
-		"loss 100":         strings.Replace(minimal, `[1]`, `[100]`, 1),
-		"negative loss":    strings.Replace(minimal, `[1]`, `[-1]`, 1),
-		"zero rtt":         strings.Replace(minimal, `"20ms"`, `"0s"`, 1),
-		"bad size":         strings.Replace(minimal, `"1KiB"`, `"lots"`, 1),
-		"nine paths":       strings.Replace(minimal, `"id":"a"`, `"id":"a","paths":[9]`, 1),
-		"k above n":        strings.Replace(minimal, `"id":"a"`, `"id":"a","paths":[2],"k":3`, 1),
-		"bad id":           strings.Replace(minimal, `"id":"a"`, `"id":"A b"`, 1),
-		"duplicate id":     `{"scenarios":[` + minimal[14:len(minimal)-2] + `,` + minimal[14:len(minimal)-2] + `]}`,
-		"bad mode":         `{"modes":["hot"],` + minimal[1:],
-		"bad fail":         strings.Replace(minimal, `"id":"a"`, `"id":"a","fail":{"paths":3,"at":1.5}`, 1),
-		"fail above n":     strings.Replace(minimal, `"id":"a"`, `"id":"a","paths":[2],"fail":{"paths":3}`, 1),
-		"min above runs":   `{"runs":2,"min_runs":5,` + minimal[1:],
-		"short timeout":    `{"timeout":"10ms",` + minimal[1:],
-		"bad plot":         strings.Replace(minimal, `"id":"a"`, `"id":"a","plot":"pie"`, 1),
-		"bad transport":    `{"transports":["TCP!"],` + minimal[1:],
-		"not an object":    `[1,2]`,
-		"string for count": `{"runs":"30",` + minimal[1:],
+		"unknown key":                      `{"scenarios":[],"colour":1}`,
+		"no scenarios":                     `{}`,
+		"trailing":                         minimal + `{}`,
+		"loss 100":                         strings.Replace(minimal, `[1]`, `[100]`, 1),
+		"negative loss":                    strings.Replace(minimal, `[1]`, `[-1]`, 1),
+		"zero rtt":                         strings.Replace(minimal, `"20ms"`, `"0s"`, 1),
+		"bad size":                         strings.Replace(minimal, `"1KiB"`, `"lots"`, 1),
+		"nine paths":                       strings.Replace(minimal, `"id":"a"`, `"id":"a","paths":[9]`, 1),
+		"k above n":                        strings.Replace(minimal, `"id":"a"`, `"id":"a","paths":[2],"k":3`, 1),
+		"bad id":                           strings.Replace(minimal, `"id":"a"`, `"id":"A b"`, 1),
+		"duplicate id":                     `{"scenarios":[` + minimal[14:len(minimal)-2] + `,` + minimal[14:len(minimal)-2] + `]}`,
+		"bad mode":                         `{"modes":["hot"],` + minimal[1:],
+		"bad fail":                         strings.Replace(minimal, `"id":"a"`, `"id":"a","fail":{"paths":3,"at":1.5}`, 1),
+		"fail above n":                     strings.Replace(minimal, `"id":"a"`, `"id":"a","paths":[2],"fail":{"paths":3}`, 1),
+		"min above runs":                   `{"runs":2,"min_runs":5,` + minimal[1:],
+		"short timeout":                    `{"timeout":"10ms",` + minimal[1:],
+		"bad plot":                         strings.Replace(minimal, `"id":"a"`, `"id":"a","plot":"pie"`, 1),
+		"bad transport":                    `{"transports":["TCP!"],` + minimal[1:],
+		"scenario min_runs above its runs": strings.Replace(minimal, `"id":"a"`, `"id":"a","runs":2,"min_runs":3`, 1),
+		"scenario min_runs above runs":     strings.Replace(minimal, `"id":"a"`, `"id":"a","min_runs":31`, 1),
+		"negative scenario min_runs":       strings.Replace(minimal, `"id":"a"`, `"id":"a","min_runs":-1`, 1),
+		"short scenario timeout":           strings.Replace(minimal, `"id":"a"`, `"id":"a","timeout":"500ms"`, 1),
+		"negative scenario budget":         strings.Replace(minimal, `"id":"a"`, `"id":"a","budget":"-1s"`, 1),
+		"not an object":                    `[1,2]`,
+		"string for count":                 `{"runs":"30",` + minimal[1:],
 	}
 	for name, in := range bad {
 		if _, err := Parse([]byte(in)); !errors.Is(err, ErrInvalid) {
@@ -164,4 +171,97 @@ func FuzzParseUnits(f *testing.F) {
 			t.Fatalf("ParseDuration(%q) = %v", s, v)
 		}
 	})
+}
+
+func TestLimits(t *testing.T) {
+	c, err := Parse([]byte(`{"runs":30,"min_runs":3,"budget":"60s","timeout":"60s","scenarios":[
+		{"id":"plain","sizes":["1KiB"],"loss_percent":[0],"rtt":["20ms"]},
+		{"id":"own","sizes":["1KiB"],"loss_percent":[0],"rtt":["20ms"],"runs":10,"min_runs":2,"budget":"6s","timeout":"20s"},
+		{"id":"nobudget","sizes":["1KiB"],"loss_percent":[0],"rtt":["20ms"],"budget":"0s"},
+		{"id":"fewruns","sizes":["1KiB"],"loss_percent":[0],"rtt":["20ms"],"runs":2}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Limits{
+		"plain":    {Runs: 30, MinRuns: 3, Budget: time.Minute, Timeout: time.Minute},
+		"own":      {Runs: 10, MinRuns: 2, Budget: 6 * time.Second, Timeout: 20 * time.Second},
+		"nobudget": {Runs: 30, MinRuns: 3, Budget: 0, Timeout: time.Minute},
+		"fewruns":  {Runs: 2, MinRuns: 2, Budget: time.Minute, Timeout: time.Minute},
+	}
+	for i := range c.Scenarios {
+		s := &c.Scenarios[i]
+		if got := c.Limits(s); got != want[s.ID] {
+			t.Errorf("%s: limits %+v, want %+v", s.ID, got, want[s.ID])
+		}
+	}
+
+	// -runs 5: global runs 5, nothing above it; -budget 3s replaces
+	// every budget.
+	c.OverrideRuns(5)
+	c.SetBudget(3 * time.Second)
+	for i := range c.Scenarios {
+		s := &c.Scenarios[i]
+		l := c.Limits(s)
+		if l.Runs > 5 || l.MinRuns > l.Runs || l.Budget != 3*time.Second {
+			t.Errorf("%s after overrides: %+v", s.ID, l)
+		}
+	}
+	if l := c.Limits(&c.Scenarios[0]); l.Runs != 5 || l.MinRuns != 3 {
+		t.Errorf("plain after -runs 5: %+v", l)
+	}
+	c.OverrideRuns(0) // no-op
+	if c.Runs != 5 {
+		t.Errorf("OverrideRuns(0) changed runs to %d", c.Runs)
+	}
+}
+
+// A parsed configuration survives a JSON round trip unchanged: the
+// results file stores it, and netlab report parses it again.
+func TestConfigRoundTrip(t *testing.T) {
+	for _, name := range []string{"full", "quick"} {
+		c, err := Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse(b)
+		if err != nil {
+			t.Fatalf("%s: parse of its own JSON: %v\n%s", name, err, b)
+		}
+		if !reflect.DeepEqual(c, back) {
+			t.Errorf("%s: round trip changed the configuration:\n%+v\n%+v", name, c, back)
+		}
+	}
+}
+
+// The full configuration is what make bench runs: every scenario of the
+// issue, with the limits that keep it near 50 minutes (see the README).
+func TestFullConfigLimits(t *testing.T) {
+	c, err := Builtin("full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*Scenario{}
+	for i := range c.Scenarios {
+		byID[c.Scenarios[i].ID] = &c.Scenarios[i]
+	}
+	doc, grid, agg := byID["doc"], byID["grid"], byID["aggregate"]
+	if doc == nil || grid == nil || agg == nil || byID["failure"] == nil {
+		t.Fatalf("scenarios: %v", byID)
+	}
+	if l := c.Limits(doc); l.Runs != 30 || len(c.Transports) != 6 {
+		t.Errorf("doc: %+v, transports %v", l, c.Transports)
+	}
+	if l := c.Limits(grid); l.MinRuns != 2 || l.Budget < 5*time.Second || l.Budget > 8*time.Second || l.Timeout != 20*time.Second {
+		t.Errorf("grid limits: %+v", l)
+	}
+	if len(grid.Modes) != 1 || grid.Modes[0] != "warm" || len(grid.Transports) != 0 {
+		t.Errorf("grid: modes %v transports %v", grid.Modes, grid.Transports)
+	}
+	if len(agg.Paths) != 4 || agg.Sizes[0] != 4<<20 {
+		t.Errorf("aggregate: paths %v sizes %v", agg.Paths, agg.Sizes)
+	}
 }

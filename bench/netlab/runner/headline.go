@@ -1,12 +1,9 @@
 package runner
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/vmdt/vmdt/bench/netlab/stats"
@@ -28,6 +25,8 @@ type Headlines struct {
 	VMDTUnavailable string          `json:"vmdt_unavailable,omitempty"`
 	Ratios          []Ratio         `json:"ratios"`
 	VMDTWire        *float64        `json:"vmdt_wire_bytes_per_payload_byte"`
+	VMDTSender      *float64        `json:"vmdt_sender_bytes_per_payload_byte"` // what the sender puts on its own links
+	VMDTNOverK      *float64        `json:"vmdt_n_over_k"`                      // the goal for VMDTSender
 	VMDTGoodput     *float64        `json:"vmdt_goodput_over_physical_limit"`
 	Baselines       []BaselineLine  `json:"baselines"`
 	VMDT            []BaselineLine  `json:"vmdt"` // scenario 1, like the baselines
@@ -165,6 +164,8 @@ func ComputeHeadlines(rep *Report) *Headlines {
 		}
 		if v != nil && completed(v) && h.VMDTWire == nil {
 			h.VMDTWire = ptr(v.WirePerPayload())
+			h.VMDTSender = ptr(v.SenderPerPayload())
+			h.VMDTNOverK = ptr(float64(v.Cell.N) / float64(v.Cell.K))
 		}
 	}
 
@@ -243,6 +244,7 @@ func (h *Headlines) Print(w io.Writer) {
 		fmt.Fprintf(w, "%s: %s\n", r.Name, fmtPtr(r.Value))
 	}
 	fmt.Fprintf(w, "vmdt wire bytes per payload byte (scenario 1): %s\n", fmtPtr(h.VMDTWire))
+	fmt.Fprintf(w, "vmdt sender wire bytes per payload byte (scenario 1): %s (links leaving the sender only; goal n/k = %s)\n", fmtPtr(h.VMDTSender), fmtPtr(h.VMDTNOverK))
 	fmt.Fprintf(w, "vmdt goodput / physical limit (scenario 3): %s\n", fmtPtr(h.VMDTGoodput))
 }
 
@@ -251,16 +253,4 @@ func fmtRatePtr(p *float64) string {
 		return "failed"
 	}
 	return formatRate(*p * 1e6)
-}
-
-// WriteJSON writes v as indented JSON to path, creating its directory.
-func WriteJSON(path string, v any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,39 +15,63 @@ import (
 	"github.com/vmdt/vmdt/bench/netlab/transport"
 )
 
+// ErrTimeout is wrapped by the error of a transfer that did not complete
+// within the configured per-transfer timeout.
+var ErrTimeout = errors.New("timed out")
+
 // measure makes the runs of one transport in one mode. It returns the
-// transport to use next (a new one if it had to be set up again).
-func (r *runner) measure(ctx context.Context, t transport.Transport, env transport.Env, s *config.Scenario, ci int, cell config.Cell, mode transport.Mode, p transport.Payload, m *Measurement) transport.Transport {
-	runs := r.cfg.Runs
-	if s.Runs > 0 {
-		runs = s.Runs
-	}
-	timeout := time.Duration(r.cfg.Timeout)
+// transport to use next (a new one if it had to be set up again) and
+// whether it is usable: false when the last transfer failed and the
+// measurement ended without setting the transport up again (the caller
+// must not use it before a restart).
+//
+// Runs stop at Limits.Runs, or once Limits.MinRuns were made and the
+// measurement has run longer than Limits.Budget. A failed run costs a
+// restart (Close, Setup and, for warm runs, a new warm-up transfer)
+// unless no run follows it. A warm-up transfer that times out ends the
+// measurement at once as one failed run: the transport cannot move the
+// payload within the timeout on this link, and every warm run would
+// first need a warm-up that completes.
+func (r *runner) measure(ctx context.Context, t transport.Transport, env transport.Env, s *config.Scenario, ci int, cell config.Cell, mode transport.Mode, p transport.Payload, m *Measurement) (transport.Transport, bool) {
+	began := time.Now()
+	lim := r.cfg.Limits(s)
+	m.Timeout = lim.Timeout
+	usable := true
 	fail := func(err error) {
 		m.Times = append(m.Times, stats.Failed)
 		if len(m.Errors) < maxErrors {
 			m.Errors = append(m.Errors, oneLine(err))
 		}
 	}
+	defer func() {
+		m.Summary = stats.Summarize(m.Times)
+		m.Wall = time.Since(began)
+	}()
 	// restart replaces a transport after a failed run.
 	restart := func() bool {
 		_ = t.Close()
 		info, err := transport.Lookup(m.Transport)
 		if err != nil {
 			fail(err)
+			usable = false
 			return false
 		}
 		t = info.New()
 		if err := t.Setup(ctx, env); err != nil {
 			fail(fmt.Errorf("setup again: %w", err))
+			usable = false
 			return false
 		}
 		return true
 	}
 	transfer := func() (transport.Result, error) {
-		tctx, cancel := context.WithTimeout(ctx, timeout)
+		tctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 		defer cancel()
-		return t.Transfer(tctx, p, mode)
+		res, err := t.Transfer(tctx, p, mode)
+		if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("%w after %v: %v", ErrTimeout, lim.Timeout, oneLine(err))
+		}
+		return res, err
 	}
 	// An untimed first transfer: it brings the connection up for warm runs
 	// and calibrates the sender's bytes per payload byte for path failure.
@@ -55,9 +80,11 @@ func (r *runner) measure(ctx context.Context, t transport.Transport, env transpo
 		before := r.lab.Stats()
 		if _, err := transfer(); err != nil {
 			fail(fmt.Errorf("warm-up: %w", err))
-			if ctx.Err() != nil || !restart() {
-				m.Summary = stats.Summarize(m.Times)
-				return t
+			if ctx.Err() != nil || errors.Is(err, ErrTimeout) {
+				return t, false
+			}
+			if !restart() {
+				return t, false
 			}
 		} else if out := senderOut(r.lab.Stats().Sub(before)).OfferedBytes; out > 0 {
 			senderExpansion = float64(out) / float64(len(p.Data))
@@ -65,24 +92,30 @@ func (r *runner) measure(ctx context.Context, t transport.Transport, env transpo
 	}
 
 	start := time.Now()
+	// more reports whether run i may start.
+	more := func(i int) bool {
+		return i < lim.Runs && ctx.Err() == nil && (i < lim.MinRuns || lim.Budget <= 0 || time.Since(start) <= lim.Budget)
+	}
 	// d sums the links' counts over the runs only: preparation and
 	// restarts between runs are not counted.
 	d := emu.Snapshot{Links: map[emu.LinkKey]emu.LinkStats{}}
-	for i := 0; i < runs; i++ {
-		if i >= r.cfg.MinRuns && r.cfg.Budget > 0 && time.Since(start) > time.Duration(r.cfg.Budget) {
-			break
-		}
-		if ctx.Err() != nil {
-			break
-		}
+	defer func() {
+		m.Wire = d.Total(nil)
+		m.SenderOut = senderOut(d)
+		m.Unroutable = d.Unroutable
+		m.DirectLoss = d.Total(lab.IsDirect).LossRate()
+		hop := d.Total(func(k emu.LinkKey) bool { return !lab.IsDirect(k) }).LossRate()
+		m.RelayLoss = 1 - (1-hop)*(1-hop)
+	}()
+	for i := 0; more(i); i++ {
 		if pr, ok := t.(transport.Preparer); ok {
-			pctx, cancel := context.WithTimeout(ctx, timeout+2*time.Minute)
+			pctx, cancel := context.WithTimeout(ctx, lim.Timeout+2*time.Minute)
 			err := pr.PrepareRun(pctx, mode)
 			cancel()
 			if err != nil {
 				fail(fmt.Errorf("prepare run: %w", err))
-				if ctx.Err() != nil || !restart() {
-					break
+				if ctx.Err() != nil || !more(i+1) || !restart() {
+					return t, false
 				}
 				continue
 			}
@@ -101,13 +134,14 @@ func (r *runner) measure(ctx context.Context, t transport.Transport, env transpo
 		m.PayloadBytes += int64(len(p.Data))
 		if err != nil {
 			fail(err)
-			if ctx.Err() != nil || !restart() {
-				break
+			// No restart when no run follows.
+			if ctx.Err() != nil || !more(i+1) || !restart() {
+				return t, false
 			}
 			if mode == transport.Warm {
 				if _, err := transfer(); err != nil {
 					fail(fmt.Errorf("warm-up after restart: %w", err))
-					break
+					return t, false
 				}
 			}
 			continue
@@ -115,14 +149,7 @@ func (r *runner) measure(ctx context.Context, t transport.Transport, env transpo
 		m.Times = append(m.Times, res.Elapsed)
 		m.Info = res.Info
 	}
-	m.Summary = stats.Summarize(m.Times)
-	m.Wire = d.Total(nil)
-	m.SenderOut = senderOut(d)
-	m.Unroutable = d.Unroutable
-	m.DirectLoss = d.Total(lab.IsDirect).LossRate()
-	hop := d.Total(func(k emu.LinkKey) bool { return !lab.IsDirect(k) }).LossRate()
-	m.RelayLoss = 1 - (1-hop)*(1-hop)
-	return t
+	return t, usable
 }
 
 // addSnapshot returns the sum of two snapshots' counts.

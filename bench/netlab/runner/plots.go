@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"os"
@@ -76,15 +77,11 @@ func WritePlots(rep *Report, cfg *config.Config, dir string) ([]Plot, error) {
 }
 
 func writeChart(path string, c *svg.Chart) error {
-	f, err := os.Create(path)
-	if err != nil {
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
 		return err
 	}
-	if _, err := c.WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeFileAtomic(path, b.Bytes())
 }
 
 func (rep *Report) scenario(id string) []*Measurement {

@@ -3,20 +3,27 @@ package runner
 import (
 	"time"
 
+	"github.com/vmdt/vmdt/bench/netlab/config"
 	"github.com/vmdt/vmdt/bench/netlab/emu"
+	"github.com/vmdt/vmdt/bench/netlab/micro"
 	"github.com/vmdt/vmdt/bench/netlab/stats"
 )
 
-// Report is everything one netlab run measured.
+// Report is everything one netlab run measured. Its JSON form (WriteJSON,
+// LoadReport) is the results file from which `netlab report` renders the
+// Markdown and the plots again.
 type Report struct {
 	Machine      Machine
 	ConfigName   string
+	Config       *config.Config // the configuration run, after command-line overrides
 	Seed         uint64
 	Started      time.Time
-	Finished     time.Time
+	Finished     time.Time // last checkpoint while running
+	Incomplete   string    // why the run stopped early; "" once it finished
 	Transports   []TransportInfo
 	Probes       []ProbeRecord
 	Measurements []*Measurement
+	Micro        *micro.Results // Go microbenchmarks (make bench's micro step), if given
 }
 
 // TransportInfo describes one transport that was asked for.
@@ -70,6 +77,11 @@ type Measurement struct {
 	RelayLoss    float64       // achieved end-to-end random loss of relayed paths, from hop counts
 	Unroutable   int64
 	PathsFailed  int // runs in which the relay paths were taken down (scenario 4)
+
+	CellIndex int           // position of the cell in the scenario's grid (config.Scenario.Cells)
+	Timeout   time.Duration // per-transfer timeout in force
+	Setup     time.Duration // wall-clock time of the transport's Setup for this cell; 0 when kept from an earlier cell
+	Wall      time.Duration // wall-clock time of the measurement: warm-up, runs, preparation and restarts
 }
 
 // CellInfo is the cell's parameters in a form that serialises well.

@@ -24,7 +24,7 @@ func msd(v ...float64) []time.Duration {
 
 // syntheticReport builds a report as the built-in quick configuration
 // would produce it, with made-up times.
-func syntheticReport(t *testing.T, vmdt bool) (*Report, *config.Config) {
+func syntheticReport(t testing.TB, vmdt bool) (*Report, *config.Config) {
 	t.Helper()
 	cfg, err := config.Builtin("full")
 	if err != nil {
@@ -38,11 +38,13 @@ func syntheticReport(t *testing.T, vmdt bool) (*Report, *config.Config) {
 		}
 		rep.Transports = append(rep.Transports, ti)
 	}
-	add := func(s, tr, mode string, cell CellInfo, times []time.Duration, wire int64) {
+	add := func(s, tr, mode string, cell CellInfo, times []time.Duration, wire int64) *Measurement {
 		m := &Measurement{Scenario: s, Cell: cell, Transport: tr, Mode: mode, Multipath: tr == "vmdt", Times: times,
 			Summary: stats.Summarize(times), PayloadBytes: cell.Size * int64(len(times)),
-			Wire: emu.LinkStats{OfferedBytes: wire, MaxPacket: 1500}}
+			Wire: emu.LinkStats{OfferedBytes: wire, MaxPacket: 1500}, SenderOut: emu.LinkStats{OfferedBytes: wire / 2},
+			Timeout: 20 * time.Second, Wall: time.Second}
 		rep.Measurements = append(rep.Measurements, m)
+		return m
 	}
 	doc := CellInfo{N: 6, K: 3, Size: 70800, Loss: 0.06, RTT: 20 * time.Millisecond, Rate: 100e6}
 	for _, mode := range []string{"cold", "warm"} {
@@ -72,6 +74,25 @@ func syntheticReport(t *testing.T, vmdt bool) (*Report, *config.Config) {
 		}
 		add("grid", "tcp-bbr", "cold", cell, fail, 2*1024*2)
 	}
+	// Grid at 0% loss, warm, for the 1.5x goal: 64 KiB within it; at 1 MiB
+	// both TCPs timed out, so VMDT is within it whatever TCP would take.
+	for i, size := range []int64{64 << 10, 1 << 20} {
+		cell := CellInfo{N: 6, K: 3, Size: size, RTT: 20 * time.Millisecond, Rate: 100e6}
+		failed := []time.Duration{stats.Failed, stats.Failed}
+		if i == 0 {
+			add("grid", "tcp-cubic", "warm", cell, msd(80, 80), size*2)
+			add("grid", "tcp-bbr", "warm", cell, msd(70, 75), size*2)
+			if vmdt {
+				add("grid", "vmdt", "warm", cell, msd(100, 105), size*9)
+			}
+		} else {
+			add("grid", "tcp-cubic", "warm", cell, failed, size*2)
+			add("grid", "tcp-bbr", "warm", cell, failed, size*2)
+			if vmdt {
+				add("grid", "vmdt", "warm", cell, msd(500, 510), size*9)
+			}
+		}
+	}
 	return rep, cfg
 }
 
@@ -86,7 +107,7 @@ func TestHeadlinesWithoutVMDT(t *testing.T) {
 			t.Errorf("ratio %s has a value without vmdt", r.Name)
 		}
 	}
-	if h.VMDTWire != nil || h.VMDTGoodput != nil {
+	if h.VMDTWire != nil || h.VMDTSender != nil || h.VMDTGoodput != nil {
 		t.Error("vmdt numbers without vmdt")
 	}
 	if len(h.Baselines) != 4 || *h.Baselines[0].P50ms != 120 || *h.Baselines[0].P99ms != 3400 {
@@ -132,7 +153,12 @@ func TestHeadlinesWithVMDT(t *testing.T) {
 	}
 	var out bytes.Buffer
 	h.Print(&out)
-	for _, line := range []string{"tcp-cubic/vmdt time p50 cold: 2.40", "vmdt wire bytes per payload byte (scenario 1): 2.50", "vmdt goodput / physical limit (scenario 3): 0.80"} {
+	if h.VMDTSender == nil || math.Abs(*h.VMDTSender-1.25) > 1e-9 || h.VMDTNOverK == nil || *h.VMDTNOverK != 2 {
+		t.Errorf("vmdt sender = %v, n/k = %v; want 1.25 and 2", h.VMDTSender, h.VMDTNOverK)
+	}
+	for _, line := range []string{"tcp-cubic/vmdt time p50 cold: 2.40", "vmdt wire bytes per payload byte (scenario 1): 2.50",
+		"vmdt sender wire bytes per payload byte (scenario 1): 1.25 (links leaving the sender only; goal n/k = 2.00)",
+		"vmdt goodput / physical limit (scenario 3): 0.80"} {
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("missing %q in\n%s", line, out.String())
 		}

@@ -1,17 +1,19 @@
 // Package runner carries out a netlab configuration: it builds one lab
 // with as many relays as the configuration needs, walks every scenario's
-// cells, sets the emulated links for each cell, calibrates them with UDP
-// probes, runs every transport cold and warm the configured number of
-// times with repeatable loss seeds, counts the bytes on the links, and
-// collects everything in a Report, which report.go renders as Markdown
-// with SVG plots and headline.go condenses into the quick headline
-// ratios.
+// cells (walk.go: in groups of equal n, k and RTT, one transport after
+// the other), sets the emulated links for each cell and calibrates them
+// with UDP probes, runs each transport cold and warm on a cell (cell.go)
+// the configured number of times with repeatable loss seeds (measure.go),
+// counts the bytes on the links, and collects everything in a Report,
+// which it checkpoints as JSON after every measurement. render.go turns a
+// Report (fresh, or loaded from that JSON) into Markdown (report.go,
+// goals.go, microreport.go) with SVG plots (plots.go); headline.go
+// condenses it into the quick headline ratios.
 package runner
 
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -20,13 +22,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	logging "github.com/ipfs/go-log/v2"
 
 	"github.com/vmdt/vmdt/bench/netlab/config"
 	"github.com/vmdt/vmdt/bench/netlab/lab"
+	"github.com/vmdt/vmdt/bench/netlab/micro"
 	"github.com/vmdt/vmdt/bench/netlab/transport"
 )
 
@@ -38,6 +40,12 @@ type Options struct {
 	ConfigName string
 	Exe        string    // the netlab binary, run inside namespaces for agents
 	Progress   io.Writer // one line per measurement; nil = discard
+	// Checkpoint, if set, is a file the report is written to as JSON
+	// (atomically: a temporary file, then a rename) after every
+	// measurement, so that an interrupted run keeps what it measured.
+	Checkpoint string
+	// Micro is stored in the report as it is (Go microbenchmarks).
+	Micro *micro.Results
 }
 
 // maxErrors is how many error messages a measurement keeps.
@@ -53,11 +61,18 @@ type runner struct {
 	// unavailable remembers transports that failed Setup with
 	// ErrUnavailable, so they are not tried in every cell.
 	unavailable map[string]string
+	// setting is the link setting in force (SetPaths is skipped when a
+	// cell needs the same); probed the settings already calibrated.
+	setting string
+	probed  map[string]bool
+	// checkpointErr is the last checkpoint failure, reported once.
+	checkpointErr error
 }
 
 // Run executes the configuration. It returns the report of everything
 // measured so far together with any error, including when ctx is
-// cancelled (Ctrl-C); the lab is always removed before it returns.
+// cancelled (Ctrl-C); the lab is always removed before it returns. The
+// report's Incomplete says why when the run stopped early.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
@@ -66,8 +81,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o: o, cfg: o.Config,
 		payloads:    map[config.Size]transport.Payload{},
 		unavailable: map[string]string{},
+		probed:      map[string]bool{},
 		report: &Report{
-			Machine: DescribeMachine(), ConfigName: o.ConfigName, Seed: o.Config.Seed, Started: time.Now(),
+			Machine: DescribeMachine(), ConfigName: o.ConfigName, Config: o.Config, Seed: o.Config.Seed,
+			Started: time.Now(), Incomplete: "still running", Micro: o.Micro,
 		},
 	}
 	names, err := r.transportNames(nil)
@@ -99,11 +116,37 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		r.lab.Sender.Addr, r.lab.Receiver.Addr, len(r.lab.Relays), strings.TrimSuffix(r.lab.Sender.Netns, lab.SenderName))
 
 	err = r.runScenarios(ctx)
+	r.report.Incomplete = ""
+	if err != nil {
+		r.report.Incomplete = "stopped early: " + oneLine(err)
+	}
+	r.checkpoint()
+	if err == nil && r.checkpointErr != nil {
+		err = fmt.Errorf("runner: writing the results: %w", r.checkpointErr)
+	}
+	return r.report, err
+}
+
+// add records a measurement and checkpoints the report.
+func (r *runner) add(ms ...*Measurement) {
+	r.report.Measurements = append(r.report.Measurements, ms...)
+	r.checkpoint()
+}
+
+// checkpoint writes the report to Options.Checkpoint, if set.
+func (r *runner) checkpoint() {
 	r.report.Finished = time.Now()
 	for i := range r.report.Transports {
 		r.report.Transports[i].Unavailable = r.unavailable[r.report.Transports[i].Name]
 	}
-	return r.report, err
+	if r.o.Checkpoint == "" {
+		return
+	}
+	err := WriteJSON(r.o.Checkpoint, r.report)
+	if err != nil && r.checkpointErr == nil {
+		fmt.Fprintf(r.o.Progress, "warning: cannot write the results to %s: %v\n", r.o.Checkpoint, err)
+	}
+	r.checkpointErr = err
 }
 
 // transportNames returns the transports to run: the configuration's list
@@ -122,89 +165,6 @@ func (r *runner) transportNames(s *config.Scenario) ([]string, error) {
 		names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !slices.Contains(s.Transports, n) })
 	}
 	return names, nil
-}
-
-func (r *runner) runScenarios(ctx context.Context) error {
-	probed := map[string]bool{}
-	for si := range r.cfg.Scenarios {
-		s := &r.cfg.Scenarios[si]
-		names, err := r.transportNames(s)
-		if err != nil {
-			return err
-		}
-		modes := r.cfg.Modes
-		if len(s.Modes) > 0 {
-			modes = s.Modes
-		}
-		fmt.Fprintf(r.o.Progress, "== %s\n", s.Title)
-		for ci, cell := range s.Cells() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			profile := lab.PathProfile{RTT: cell.RTT, Loss: cell.Loss, Rate: float64(s.Rate), Queue: time.Duration(r.cfg.Queue)}
-			if err := r.lab.SetPaths(lab.Paths{Relay: profile, Active: cell.N, Direct: profile}); err != nil {
-				return err
-			}
-			setting := fmt.Sprintf("rtt=%v loss=%g%% rate=%v", cell.RTT, cell.Loss*100, s.Rate)
-			if !probed[setting] {
-				probed[setting] = true
-				pr, err := r.probe(ctx, s.ID, setting, cell)
-				if err != nil {
-					return err
-				}
-				r.report.Probes = append(r.report.Probes, pr)
-				fmt.Fprintf(r.o.Progress, "probe %s: direct RTT p50 %v one-way loss %.1f%%; relayed RTT p50 %v (hops %v + %v)\n",
-					setting, pr.Direct.RTTP50.Round(10*time.Microsecond), pr.Direct.OneWayLoss*100,
-					pr.RelayRTT.Round(10*time.Microsecond), pr.RelayHop1.RTTP50.Round(10*time.Microsecond), pr.RelayHop2.RTTP50.Round(10*time.Microsecond))
-			}
-			payload, err := r.payload(cell.Size)
-			if err != nil {
-				return err
-			}
-			for _, name := range names {
-				if err := r.runTransport(ctx, s, ci, cell, name, modes, payload); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func (r *runner) probe(ctx context.Context, scenario, setting string, cell config.Cell) (ProbeRecord, error) {
-	pr := ProbeRecord{Scenario: scenario, Setting: setting, RTT: cell.RTT, Loss: cell.Loss}
-	l := r.lab
-	pairs := []struct {
-		from, to *lab.Host
-		out      *ProbeLine
-	}{{l.Sender, l.Receiver, &pr.Direct}}
-	if len(l.Relays) > 0 {
-		pairs = append(pairs,
-			struct {
-				from, to *lab.Host
-				out      *ProbeLine
-			}{l.Sender, l.Relays[0], &pr.RelayHop1},
-			struct {
-				from, to *lab.Host
-				out      *ProbeLine
-			}{l.Relays[0], l.Receiver, &pr.RelayHop2})
-	}
-	before := l.Stats()
-	var wg sync.WaitGroup
-	errs := make([]error, len(pairs))
-	for i, p := range pairs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := l.Probe(ctx, p.from, p.to, r.cfg.ProbeCount, 2*time.Millisecond, time.Second+2*cell.RTT)
-			errs[i] = err
-			*p.out = ProbeLine{Sent: res.Sent, Received: res.Received, RTTP50: res.RTT.P50, RTTMin: res.RTT.Min, RTTP99: res.RTT.P99, OneWayLoss: res.OneWayLoss()}
-		}()
-	}
-	wg.Wait()
-	pr.RelayRTT = pr.RelayHop1.RTTP50 + pr.RelayHop2.RTTP50
-	pr.Unroutable = l.Stats().Sub(before).Unroutable
-	return pr, errors.Join(errs...)
 }
 
 // payload returns the deterministic payload of a size, creating its file
@@ -239,104 +199,4 @@ func cellInfo(s *config.Scenario, c config.Cell) CellInfo {
 		ci.FailAt, ci.FailDown = s.Fail.At, s.Fail.Paths
 	}
 	return ci
-}
-
-func (r *runner) runTransport(ctx context.Context, s *config.Scenario, ci int, cell config.Cell, name string, modes []string, p transport.Payload) error {
-	info, err := transport.Lookup(name)
-	if err != nil {
-		return err
-	}
-	// A single-path transport does not see the relays: reuse its result
-	// from an earlier cell of this scenario that differs only in n and k.
-	if !info.Multipath {
-		if prev := r.findSinglePath(s, cell, name); len(prev) > 0 {
-			for _, m := range prev {
-				c := *m
-				c.Cell = cellInfo(s, cell)
-				c.Reused = fmt.Sprintf("same as n=%d (single-path transport)", m.Cell.N)
-				r.report.Measurements = append(r.report.Measurements, &c)
-			}
-			return nil
-		}
-	}
-	if reason, ok := r.unavailable[name]; ok {
-		r.recordUnavailable(s, cell, name, info, modes, reason)
-		return nil
-	}
-	env := transport.Env{Lab: r.lab, N: cell.N, K: cell.K, Exe: r.o.Exe, Dir: r.dir}
-	t := info.New()
-	defer func() { _ = t.Close() }()
-	if err := t.Setup(ctx, env); err != nil {
-		if errors.Is(err, transport.ErrUnavailable) {
-			r.unavailable[name] = err.Error()
-			fmt.Fprintf(r.o.Progress, "%s: not available: %v\n", name, err)
-			r.recordUnavailable(s, cell, name, info, modes, err.Error())
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		m := &Measurement{Scenario: s.ID, Cell: cellInfo(s, cell), Transport: name, Mode: "setup", Multipath: info.Multipath, Errors: []string{oneLine(err)}}
-		r.report.Measurements = append(r.report.Measurements, m)
-		fmt.Fprintf(r.o.Progress, "%s %s: setup failed: %v\n", cell, name, err)
-		return nil
-	}
-	for _, ms := range modes {
-		mode, err := transport.ParseMode(ms)
-		if err != nil {
-			return err
-		}
-		m := &Measurement{Scenario: s.ID, Cell: cellInfo(s, cell), Transport: name, Mode: ms, Multipath: info.Multipath}
-		t = r.measure(ctx, t, env, s, ci, cell, mode, p, m)
-		r.report.Measurements = append(r.report.Measurements, m)
-		r.printMeasurement(cell, m)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (r *runner) findSinglePath(s *config.Scenario, cell config.Cell, name string) []*Measurement {
-	var out []*Measurement
-	for _, m := range r.report.Measurements {
-		if m.Scenario == s.ID && m.Transport == name && m.Reused == "" && m.Cell.Size == int64(cell.Size) &&
-			m.Cell.Loss == cell.Loss && m.Cell.RTT == cell.RTT && m.Cell.N != cell.N {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func (r *runner) recordUnavailable(s *config.Scenario, cell config.Cell, name string, info transport.Info, modes []string, reason string) {
-	for _, ms := range modes {
-		r.report.Measurements = append(r.report.Measurements, &Measurement{
-			Scenario: s.ID, Cell: cellInfo(s, cell), Transport: name, Mode: ms, Multipath: info.Multipath,
-			Errors: []string{reason},
-		})
-	}
-}
-
-func (r *runner) printMeasurement(cell config.Cell, m *Measurement) {
-	sm := m.Summary
-	line := fmt.Sprintf("%s %-11s %s: %d runs", cell, m.Transport, m.Mode, sm.Runs)
-	if sm.Runs > sm.Failed {
-		line += fmt.Sprintf(", p50 %s p90 %s p99 %s, wire %.2f B/B, loss achieved %.1f%%",
-			FormatDuration(sm.P50), FormatDuration(sm.P90), FormatDuration(sm.P99), m.WirePerPayload(), m.pathLoss()*100)
-	}
-	if m.Cell.FailDown > 0 {
-		line += fmt.Sprintf(", paths failed mid-transfer in %d runs", m.PathsFailed)
-	}
-	if sm.Failed > 0 {
-		line += fmt.Sprintf(", %d failed (%s)", sm.Failed, m.Errors[0])
-	}
-	fmt.Fprintln(r.o.Progress, line)
-}
-
-// pathLoss is the achieved end-to-end loss on the paths the transport used.
-func (m *Measurement) pathLoss() float64 {
-	if m.Multipath {
-		return m.RelayLoss
-	}
-	return m.DirectLoss
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vmdt/vmdt/bench/netlab/agent"
@@ -236,10 +237,13 @@ func (p *agentProc) waitReady(ctx context.Context) (agent.Line, error) {
 	}
 }
 
-// stop closes the agent's stdin, which makes it exit, and kills it if it
-// has not exited within a few seconds.
+// stop closes the agent's stdin and sends it SIGTERM, which makes it
+// exit (SIGTERM also cancels a transfer still under way, which closing
+// stdin alone would wait for, as after a timeout), and kills it if it has
+// not exited within a few seconds.
 func (p *agentProc) stop() error {
 	_ = p.stdin.Close()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	exited := make(chan error, 1)
 	go func() {
 		// Drain stdout so the reader can finish, then reap the process.

@@ -3,8 +3,9 @@
 // baselines (Linux TCP with CUBIC or BBR, KCP with FEC, libp2p over TCP or
 // QUIC) plus VMDT itself, run as real vmdt daemons (vmdt.go).
 //
-// The runner calls Setup once per measurement cell, then Transfer once per
-// run, then Close. A Transfer moves one Payload and reports the completion
+// The runner calls Setup once per measurement cell (or once per group of
+// cells that differ only in loss and size, for a transport registered
+// with KeepAcrossCells), then Transfer once per run, then Close. A Transfer moves one Payload and reports the completion
 // time: from just before connection setup (Cold) or just before the first
 // write on an established connection (Warm) until the receiver holds every
 // byte, checked against the payload's SHA-256. Implementations start their
@@ -113,6 +114,12 @@ type Info struct {
 	Multipath bool   // uses the relay paths; single-path ones use only the direct path
 	Settings  string // one line for the report
 	New       func() Transport
+	// KeepAcrossCells says that Setup is slow (vmdt starts a whole network
+	// of daemons) and that a set-up transport may carry on while only the
+	// loss rate and the payload size change: the runner then keeps it for
+	// consecutive cells with the same n, k, RTT and rate instead of
+	// setting it up for every cell, and runs nothing else meanwhile.
+	KeepAcrossCells bool
 }
 
 var (

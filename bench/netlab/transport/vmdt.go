@@ -34,13 +34,16 @@ var log = logging.Logger("vmdt/netlab/transport")
 //     (libp2p TCP and the RDT UDP socket). The sender and receiver register names and
 //     become friends; Setup returns once a small message goes through
 //     over all N relays.
-//   - Transfer: POST /v1/send on the sender's local API with the payload,
-//     timed on the harness side (Go's monotonic clock) from just before
-//     the request until the answer, which the daemon gives once the
-//     receiver confirmed delivery over the control protocol. The report
-//     must say "delivered" and name N distinct relays, all lab relays.
-//     Then, untimed, the message is fetched from the receiver's inbox and
-//     its SHA-256 checked. Cold runs restart the sender's daemon first
+//   - Transfer: POST /v1/send on the sender's local API with the payload.
+//     The answer comes once the receiver confirmed delivery over the
+//     control protocol (DELIVERED); the report must say "delivered" and
+//     name N distinct relays, all lab relays. Then, untimed, the message
+//     is fetched from the receiver's inbox and its SHA-256 checked. The
+//     completion time is, as for every transport, from just before the
+//     request until the receiver holds the message: the time of its inbox
+//     entry (stamped when it was decoded and authenticated; every
+//     namespace shares the machine's clock). The time until DELIVERED,
+//     about one one-way delay more, is kept in the run's info. Cold runs restart the sender's daemon first
 //     (PrepareRun, outside the timed interval and outside the byte
 //     counts), so it has no data-plane sessions and no cached relay
 //     endpoints; its libp2p connections to the relays are up again
@@ -63,8 +66,11 @@ func init() {
 	Register(Info{
 		Name:      "vmdt",
 		Multipath: true,
-		Settings:  "vmdt daemons (real binary): k-of-n secret-shared shares over n relays on RDT/UDP; POST /v1/send timed on the harness until the receiver's DELIVERED",
+		Settings:  "vmdt daemons (real binary): k-of-n secret-shared shares over n relays on RDT/UDP; timed from POST /v1/send until the receiver holds the message (its inbox entry's time); the sender's DELIVERED, one one-way delay later, is in each run's info",
 		New:       func() Transport { return &vmdtTransport{} },
+		// Setup starts n+3 daemons and waits for them to join (about
+		// 15-20 s); the daemons adapt to new link settings by themselves.
+		KeepAcrossCells: true,
 	})
 }
 
@@ -87,6 +93,7 @@ type vmdtTransport struct {
 	relays                 []*vmdtNode
 	relayHost              map[string]string // relay peer id -> lab host name
 	senderUsed             bool              // the sender's daemon has sent since it started
+	sends                  int               // sends so far, to name each one differently
 	phases                 []string          // how long each step of Setup took
 }
 
@@ -443,8 +450,14 @@ func (t *vmdtTransport) Transfer(ctx context.Context, p Payload, mode Mode) (Res
 // send posts msg on the sender's API, timing only the request, checks
 // that it went over every relay, then fetches it from the receiver's
 // inbox and checks its SHA-256.
+//
+// Every send has its own name: the daemon sends a body larger than one
+// chunk (4 MiB) as a file, and a file with the same content and name as
+// one the receiver already holds is "resumed", that is, not sent again.
 func (t *vmdtTransport) send(ctx context.Context, msg []byte, sum [32]byte) (time.Duration, string, error) {
-	q := url.Values{"to": {vmdtReceiverName}, "n": {strconv.Itoa(t.env.N)}, "k": {strconv.Itoa(t.env.K)}}
+	t.sends++
+	q := url.Values{"to": {vmdtReceiverName}, "n": {strconv.Itoa(t.env.N)}, "k": {strconv.Itoa(t.env.K)},
+		"name": {fmt.Sprintf("netlab-%d", t.sends)}}
 	var rep vmdtSendReport
 	t.senderUsed = true
 	start := time.Now()
@@ -477,8 +490,39 @@ func (t *vmdtTransport) send(ctx context.Context, msg []byte, sum [32]byte) (tim
 	if sha256.Sum256(got) != sum {
 		return 0, "", fmt.Errorf("%w: vmdt: message %s: %d bytes, want %d", ErrCorrupt, rep.ID, len(got), len(msg))
 	}
-	info := fmt.Sprintf("harness-timed POST /v1/send (daemon took_ms %.1f); shares %s", rep.TookMS, t.describeShares(rep))
-	return elapsed, info, nil
+	held, err := t.heldAt(ctx, rep.ID)
+	if err != nil {
+		return 0, "", err
+	}
+	// Completion as for every transport: until the receiver holds the
+	// message (decoded and authenticated; its inbox entry's time, from
+	// the same clock as start). The sender's confirmation comes about
+	// one one-way delay later.
+	recv := held.Sub(start)
+	if recv <= 0 || recv > elapsed {
+		return 0, "", fmt.Errorf("vmdt: message %s: receiver time %v outside the send's %v", rep.ID, recv, elapsed)
+	}
+	info := fmt.Sprintf("receiver held it after %v; sender confirmed (DELIVERED) after %v (daemon took_ms %.1f); shares %s",
+		recv.Round(100*time.Microsecond), elapsed.Round(100*time.Microsecond), rep.TookMS, t.describeShares(rep))
+	return recv, info, nil
+}
+
+// heldAt returns when the receiver stored message id: the time of its
+// inbox entry.
+func (t *vmdtTransport) heldAt(ctx context.Context, id string) (time.Time, error) {
+	var entries []struct {
+		ID   string    `json:"id"`
+		Time time.Time `json:"time"`
+	}
+	if err := t.receiver.call(ctx, http.MethodGet, "/v1/inbox", nil, &entries); err != nil {
+		return time.Time{}, fmt.Errorf("vmdt: receiver inbox: %w", err)
+	}
+	for _, e := range entries {
+		if e.ID == id {
+			return e.Time, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("vmdt: message %s is not in the receiver's inbox list", id)
 }
 
 // describeShares says which lab relay carried each share and how it ended.
