@@ -35,7 +35,9 @@ type Config struct {
 	// MaxErrors is how many ERR replies one stream may earn before the
 	// server closes it (default 3).
 	MaxErrors int
-	// MaxStreamsPerPeer caps concurrent served streams per peer (default 4).
+	// MaxStreamsPerPeer caps concurrent served streams per peer (default 16:
+	// a send uses a probe and a RELAY_OPEN per relay, a file several at once,
+	// and a peer that restarts claims its shares from every peer at once).
 	MaxStreamsPerPeer int
 	// LineRate is the sustained number of lines per second a peer may send
 	// across all its streams (default 20); LineBurst is the bucket size

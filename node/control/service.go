@@ -89,7 +89,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&c.WriteTimeout, 10*time.Second)
 	setDuration(&c.RequestTimeout, 10*time.Second)
 	setInt(&c.MaxErrors, 3)
-	setInt(&c.MaxStreamsPerPeer, 4)
+	setInt(&c.MaxStreamsPerPeer, 16)
 	if c.LineRate <= 0 {
 		c.LineRate = 20
 	}

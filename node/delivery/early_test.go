@@ -3,11 +3,13 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/vmdt/vmdt/node/control"
 	"github.com/vmdt/vmdt/protocol"
 	"github.com/vmdt/vmdt/protocol/ctl"
 	"github.com/vmdt/vmdt/rdt"
@@ -239,4 +241,35 @@ func TestNameCache(t *testing.T) {
 	if got := c.reg.resolved.Load(); got != 3 {
 		t.Fatalf("after a failed send %d calls, want 3", got)
 	}
+}
+
+// flakyControl fails the first data-plane handshake with one peer.
+type flakyControl struct {
+	Control
+	peer   peer.ID
+	failed atomic.Bool
+}
+
+func (f *flakyControl) ConnectDataPlane(ctx context.Context, p peer.ID) (control.PeerEndpoint, error) {
+	if p == f.peer && f.failed.CompareAndSwap(false, true) {
+		return control.PeerEndpoint{}, ctl.Errorf(ctl.CodeRateLimited, "test: too many concurrent streams")
+	}
+	return f.Control.ConnectDataPlane(ctx, p)
+}
+
+// A relay whose first probe fails is probed once more before the Send
+// gives it up: with exactly n relays the Send still finds n.
+func TestRelayProbeRetried(t *testing.T) {
+	c := newCluster(t)
+	flaky := &flakyControl{Control: c.alice.eng.cfg.Control, peer: c.relays[2].h.ID()}
+	c.alice.eng.cfg.Control = flaky
+	msg := randomBytes(t, 5000)
+	rep, err := c.alice.eng.Send(testCtx(t), "bob", msg, 6, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !flaky.failed.Load() {
+		t.Fatalf("the flaky relay was never probed")
+	}
+	checkDelivered(t, c, rep, msg, 6, 3)
 }

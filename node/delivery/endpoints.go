@@ -60,7 +60,8 @@ func noDataPlane(err error) bool {
 	return errors.As(err, &ce) && ce.Remote && ce.Code == ctl.CodeNotImplemented
 }
 
-// Relay probes. A candidate whose probe failed is remembered
+// Relay probes. A probe that fails is tried once more at once; a
+// candidate whose probe failed is remembered
 // (Engine.unresponsive) and skipped by later Sends: for Config.NoDataPlaneTTL
 // if it answered that it has no data plane, else for Config.UnresponsiveTTL.
 // A probe cut short because enough relays had answered is not remembered.
@@ -118,6 +119,12 @@ func (e *Engine) probeRelays(ctx context.Context, peers []peer.ID, want int) []c
 		go func() {
 			defer wg.Done()
 			ep, err := e.probeRelay(pctx, p)
+			if err != nil && !errors.Is(err, errUnresponsive) && !noDataPlane(err) && pctx.Err() == nil {
+				// One more try before giving the candidate up: a first
+				// handshake can fail on a connection the peer has just
+				// replaced (it restarted) or on a busy moment (ERR|429).
+				ep, err = e.endpoint(pctx, p)
+			}
 			if err != nil {
 				// Remember the failure unless the probe was cut short: by the
 				// Send's end or because enough relays answered. (A probe that

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -22,6 +23,10 @@ type Machine struct {
 	MemTotal   string
 	Hostname   string
 	StartedUTC string
+	// Commit is the source netlab (and, built with it, vmdt) was built
+	// from: the VCS revision Go stamped into the binary, "+modified" if
+	// the tree had uncommitted changes, "" if unknown.
+	Commit string
 }
 
 // DescribeMachine reads the machine's description from /proc and uname.
@@ -37,7 +42,29 @@ func DescribeMachine() Machine {
 	m.CCs = readTrim("/proc/sys/net/ipv4/tcp_available_congestion_control")
 	m.LoadAvg = readTrim("/proc/loadavg")
 	m.Hostname, _ = os.Hostname()
+	m.Commit = buildCommit()
 	return m
+}
+
+// buildCommit returns the VCS revision stamped into this binary.
+func buildCommit() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev != "" && modified == "true" {
+		rev += "+modified"
+	}
+	return rev
 }
 
 func readTrim(path string) string {

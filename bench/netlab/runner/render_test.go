@@ -13,6 +13,7 @@ import (
 
 	"github.com/vmdt/vmdt/bench/netlab/config"
 	"github.com/vmdt/vmdt/bench/netlab/micro"
+	"github.com/vmdt/vmdt/node/delivery/envelope"
 )
 
 func loadMicroTestdata(t testing.TB) *micro.Results {
@@ -295,4 +296,25 @@ func FuzzParseReport(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestScenarioOneBounds(t *testing.T) {
+	c := CellInfo{N: 6, K: 3, Size: 70800, RTT: 20 * time.Millisecond, Rate: 100e6}
+	// 10 ms one way plus 23,600 bytes at 100 Mbit/s.
+	if got, want := docFloor(c, true), 10*time.Millisecond+1888*time.Microsecond; got != want {
+		t.Errorf("multipath floor %v, want %v", got, want)
+	}
+	if got, want := docFloor(c, false), 10*time.Millisecond+5664*time.Microsecond; got != want {
+		t.Errorf("single-path floor %v, want %v", got, want)
+	}
+	// Six shares of 23,600 bytes plus the prefix, 1,228 wire bytes per
+	// 1,104 share bytes.
+	share := 23600.0 + float64(envelope.PrefixLen(6))
+	want := 6 * share * 1228 / 1104 / 70800
+	if got := senderFloor(c); got < want-1e-9 || got > want+1e-9 {
+		t.Errorf("sender floor %v, want %v", got, want)
+	}
+	if got := senderFloor(CellInfo{}); got != 0 {
+		t.Errorf("sender floor of an empty cell %v", got)
+	}
 }

@@ -32,11 +32,16 @@ func WriteMarkdown(w io.Writer, rep *Report, cfg *config.Config, plots []Plot, p
 	ComputeHeadlines(rep).Print(b)
 	p("```\n\n")
 	writeGoals(b, CheckGoals(rep, cfg))
+	writeAnalysis(b, rep)
 
 	m := rep.Machine
 	p("## Machine\n\n| | |\n|---|---|\n")
 	p("| CPU | %s, %d cores |\n| memory | %s |\n| kernel | %s |\n| Go | %s |\n", m.CPU, m.Cores, m.MemTotal, m.Kernel, m.GoVersion)
-	p("| TCP congestion control | default %s; available: %s |\n| load average at start | %s |\n\n", m.DefaultCC, m.CCs, m.LoadAvg)
+	commit := m.Commit
+	if commit == "" {
+		commit = "unknown"
+	}
+	p("| TCP congestion control | default %s; available: %s |\n| load average at start | %s |\n| source (netlab and vmdt built from) | %s |\n\n", m.DefaultCC, m.CCs, m.LoadAvg, commit)
 	p("The machine is shared (2 cores, other jobs may run); the user-space emulator and every endpoint share these cores, so very high rates measure the machine as much as the protocols.\n\n")
 
 	writeMethod(b, cfg)

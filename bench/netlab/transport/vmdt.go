@@ -358,7 +358,7 @@ func (t *vmdtTransport) waitSenderReady(ctx context.Context) error {
 			// VMDT does without (the sender can still dial relays it
 			// knows; Transfer checks that every relay was used).
 			if time.Now().After(settle) {
-				log.Infof("vmdt: starting with the sender connected to %d of %d relays, to the receiver %v", len(t.relayHost)-missing, len(t.relayHost), toReceiver)
+				log.Warnf("vmdt: starting with the sender connected to %d of %d relays, to the receiver %v", len(t.relayHost)-missing, len(t.relayHost), toReceiver)
 				return nil
 			}
 		}
@@ -374,7 +374,7 @@ func (t *vmdtTransport) waitSenderReady(ctx context.Context) error {
 }
 
 // vmdtSettleTimeout bounds waitSenderReady's wait for connections.
-const vmdtSettleTimeout = 5 * time.Second
+const vmdtSettleTimeout = 15 * time.Second
 
 // receiverSeesOnly reports whether every connection the receiver has to
 // the sender's peer goes to one of the sender's current addresses (the
