@@ -74,7 +74,7 @@ func TestBuiltinsParse(t *testing.T) {
 		t.Errorf("MaxPaths = %d", full.MaxPaths())
 	}
 	agg := full.Scenarios[2].Cells()
-	if agg[0].N != 2 || agg[0].K != 1 || agg[3].N != 8 || agg[3].K != 4 {
+	if len(agg) != 3 || agg[0].N != 4 || agg[0].K != 2 || agg[2].N != 8 || agg[2].K != 4 {
 		t.Errorf("aggregate k=n/2 not applied: %+v", agg)
 	}
 	if f := full.Scenarios[3].Fail; f == nil || f.Paths != 3 || f.At != 0.5 {
@@ -261,7 +261,7 @@ func TestFullConfigLimits(t *testing.T) {
 	if len(grid.Modes) != 1 || grid.Modes[0] != "warm" || len(grid.Transports) != 0 {
 		t.Errorf("grid: modes %v transports %v", grid.Modes, grid.Transports)
 	}
-	if len(agg.Paths) != 4 || agg.Sizes[0] != 4<<20 {
+	if len(agg.Paths) != 3 || agg.Sizes[0] != 4<<20 {
 		t.Errorf("aggregate: paths %v sizes %v", agg.Paths, agg.Sizes)
 	}
 }
