@@ -2,7 +2,9 @@ package runner
 
 import (
 	"bufio"
+	"bytes"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -46,11 +48,13 @@ func DescribeMachine() Machine {
 	return m
 }
 
-// buildCommit returns the VCS revision stamped into this binary.
+// buildCommit returns the VCS revision stamped into this binary or, if
+// it was built without (GOFLAGS=-buildvcs=false), the revision of the git
+// checkout netlab runs in, as make bench runs it.
 func buildCommit() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return ""
+		return gitCommit()
 	}
 	var rev, modified string
 	for _, s := range info.Settings {
@@ -61,10 +65,26 @@ func buildCommit() string {
 			modified = s.Value
 		}
 	}
-	if rev != "" && modified == "true" {
+	if rev == "" {
+		return gitCommit()
+	}
+	if modified == "true" {
 		rev += "+modified"
 	}
 	return rev
+}
+
+// gitCommit asks git for the checkout's revision, "" if it cannot.
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		rev += "+modified"
+	}
+	return rev + " (from git at run time)"
 }
 
 func readTrim(path string) string {
