@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,8 +21,9 @@ import (
 // every segment before it takes the early path (early.go).
 type lateAnnouncer struct {
 	*Engine
-	arrived chan relayKey // first segment of each share, from the hook
-	stashed chan int      // bytes kept for the share when RELAY_OPEN came
+	arrived  chan relayKey // first segment of each share, from the hook
+	stashed  chan int      // bytes kept for the share when RELAY_OPEN came
+	accepted sync.Map      // relayKey -> true once an announcement was accepted
 }
 
 func (l *lateAnnouncer) RelayOpenMode(ctx context.Context, from peer.ID, cmd *ctl.RelayOpen) (string, error) {
@@ -40,7 +42,11 @@ func (l *lateAnnouncer) RelayOpenMode(ctx context.Context, from peer.ID, cmd *ct
 	}
 	l.mu.Unlock()
 	l.stashed <- kept
-	return l.Engine.RelayOpenMode(ctx, from, cmd)
+	mode, err := l.Engine.RelayOpenMode(ctx, from, cmd)
+	if err == nil {
+		l.accepted.Store(cmdKey(cmd), true)
+	}
+	return mode, err
 }
 
 func (l *lateAnnouncer) RelayOpen(ctx context.Context, from peer.ID, cmd *ctl.RelayOpen) error {
@@ -54,8 +60,10 @@ func TestEarlySegmentsForwardedAfterAnnouncement(t *testing.T) {
 	c := newCluster(t)
 	const n, k = 6, 3
 	stashed := make(chan int, 2*len(c.relays))
+	var announcers []*lateAnnouncer
 	for _, r := range c.relays {
 		l := &lateAnnouncer{Engine: r.eng, arrived: make(chan relayKey, 64), stashed: stashed}
+		announcers = append(announcers, l)
 		first := map[relayKey]bool{}
 		hook := func(s *rdt.Segment) bool {
 			r.eng.OnSegment(*s) // stash (or forward) first, then tell RELAY_OPEN
@@ -83,13 +91,20 @@ func TestEarlySegmentsForwardedAfterAnnouncement(t *testing.T) {
 	if early < k {
 		t.Errorf("only %d relays held early segments when the announcement came, want at least %d", early, k)
 	}
-	for _, r := range c.relays {
+	// An accepted announcement took its early segments. A share whose
+	// RELAY_OPEN the sender gave up once the message was delivered stays
+	// until EarlyTTL (TestEarlySegmentsLimits), but nothing else does.
+	for i, r := range c.relays {
 		r.eng.mu.Lock()
-		left, bytes := len(r.eng.early), r.eng.earlyBytes
-		r.eng.mu.Unlock()
-		if left != 0 || bytes != 0 {
-			t.Errorf("%s still keeps %d early shares (%d bytes)", r.name, left, bytes)
+		for key, es := range r.eng.early {
+			if _, ok := announcers[i].accepted.Load(key); ok {
+				t.Errorf("%s still keeps %d early bytes of share %d, whose announcement it accepted", r.name, es.bytes, key.index)
+			}
+			if rep.Shares[key.index-1].RelayPeer != r.h.ID() {
+				t.Errorf("%s keeps early bytes of share %d, which it was not sent", r.name, key.index)
+			}
 		}
+		r.eng.mu.Unlock()
 	}
 }
 
