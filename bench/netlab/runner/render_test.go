@@ -317,4 +317,16 @@ func TestScenarioOneBounds(t *testing.T) {
 	if got := senderFloor(CellInfo{}); got != 0 {
 		t.Errorf("sender floor of an empty cell %v", got)
 	}
+	// 4 MiB over 6 paths of 20 Mbit/s, k=3: 60 Mbit/s of payload at most,
+	// less the header and prefix share, less 10 ms at the end.
+	agg := CellInfo{N: 6, K: 3, Size: 4 << 20, RTT: 20 * time.Millisecond, Rate: 20e6}
+	aggShare := float64(4<<20) / 3
+	eff := 1104.0 / 1228 * aggShare / (aggShare + float64(envelope.PrefixLen(6)))
+	secs := float64(4<<20)*8/(60e6*eff) + 0.010
+	if got, want := goodputCeiling(agg), float64(4<<20)*8/secs/60e6; got < want-1e-9 || got > want+1e-9 {
+		t.Errorf("goodput ceiling %v, want %v", got, want)
+	}
+	if got := goodputCeiling(CellInfo{}); got != 0 {
+		t.Errorf("goodput ceiling of an empty cell %v", got)
+	}
 }

@@ -33,6 +33,7 @@ func WriteMarkdown(w io.Writer, rep *Report, cfg *config.Config, plots []Plot, p
 	p("```\n\n")
 	writeGoals(b, CheckGoals(rep, cfg))
 	writeAnalysis(b, rep)
+	writeGoodputAnalysis(b, rep)
 
 	m := rep.Machine
 	p("## Machine\n\n| | |\n|---|---|\n")

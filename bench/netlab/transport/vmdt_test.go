@@ -94,8 +94,10 @@ func TestVMDTOverLab(t *testing.T) {
 		}
 		d := l.Stats().Sub(before)
 		t.Logf("%v: %v (%s)", mode, res.Elapsed, res.Info)
-		if res.Elapsed < 20*time.Millisecond {
-			t.Errorf("%v send took %v, less than one relayed RTT", mode, res.Elapsed)
+		// Timed until the receiver holds the message: at least the
+		// one-way delay of a relayed path (half its 20 ms RTT).
+		if res.Elapsed < profile.RTT/2 {
+			t.Errorf("%v send took %v, less than the one-way delay of a relayed path", mode, res.Elapsed)
 		}
 		// Every share went to a different relay (Transfer checks the
 		// report); at least k of them carried a whole share, the others
