@@ -43,12 +43,7 @@ func (e *Engine) checkReceiver(ctx context.Context, dstPeer peer.ID) context.Con
 	}
 	pctx, cancel := context.WithTimeout(ctx, e.cfg.ProbeTimeout)
 	defer cancel()
-	_, err := e.endpoint(pctx, dstPeer)
-	if err != nil && pctx.Err() == nil && !noDataPlane(err) {
-		// One more try, as for relays (endpoints.go): a first handshake
-		// can fail on a connection the peer has just replaced.
-		_, err = e.endpoint(pctx, dstPeer)
-	}
+	_, err := e.reach(pctx, dstPeer)
 	if err == nil || ctx.Err() != nil || pctx.Err() != nil {
 		// Reached, or the Send ended, or the probe only ran out of time:
 		// a slow receiver is not an offline one, so announce with

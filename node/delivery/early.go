@@ -43,7 +43,10 @@ func (e *Engine) canSendEarly(n int) bool { return n <= e.cfg.EarlyShareLen }
 // (yet) announced, within the limits. The caller holds e.mu.
 func (e *Engine) stashEarlyLocked(key relayKey, s rdt.Segment, from string) {
 	now := e.cfg.Now()
-	e.expireEarlyLocked(now)
+	if now.Sub(e.earlySwept) >= e.cfg.EarlyTTL/4 {
+		e.expireEarlyLocked(now) // not on every segment: it walks every kept share
+		e.earlySwept = now
+	}
 	es := e.early[key]
 	n := len(s.Payload)
 	switch {

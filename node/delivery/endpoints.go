@@ -60,7 +60,7 @@ func noDataPlane(err error) bool {
 	return errors.As(err, &ce) && ce.Remote && ce.Code == ctl.CodeNotImplemented
 }
 
-// Relay probes. A probe that fails is tried once more at once; a
+// Relay probes. A probe that fails is tried once more at once (reach); a
 // candidate whose probe failed is remembered
 // (Engine.unresponsive) and skipped by later Sends: for Config.NoDataPlaneTTL
 // if it answered that it has no data plane, else for Config.UnresponsiveTTL.
@@ -75,7 +75,19 @@ func (e *Engine) probeRelay(ctx context.Context, p peer.ID) (control.PeerEndpoin
 	if bad && e.cfg.Now().Before(until) {
 		return control.PeerEndpoint{}, fmt.Errorf("data plane to %s: %w", p, errUnresponsive)
 	}
-	return e.endpoint(ctx, p)
+	return e.reach(ctx, p)
+}
+
+// reach is endpoint, tried once more if the first attempt fails for
+// another reason than the peer having no data plane: a first handshake
+// can fail on a connection the peer has just replaced (it restarted) or
+// at a busy moment (ERR|429).
+func (e *Engine) reach(ctx context.Context, p peer.ID) (control.PeerEndpoint, error) {
+	ep, err := e.endpoint(ctx, p)
+	if err != nil && !noDataPlane(err) && ctx.Err() == nil {
+		ep, err = e.endpoint(ctx, p)
+	}
+	return ep, err
 }
 
 // markUnresponsive remembers that the probe of p failed with err.
@@ -119,12 +131,6 @@ func (e *Engine) probeRelays(ctx context.Context, peers []peer.ID, want int) []c
 		go func() {
 			defer wg.Done()
 			ep, err := e.probeRelay(pctx, p)
-			if err != nil && !errors.Is(err, errUnresponsive) && !noDataPlane(err) && pctx.Err() == nil {
-				// One more try before giving the candidate up: a first
-				// handshake can fail on a connection the peer has just
-				// replaced (it restarted) or on a busy moment (ERR|429).
-				ep, err = e.endpoint(pctx, p)
-			}
 			if err != nil {
 				// Remember the failure unless the probe was cut short: by the
 				// Send's end or because enough relays answered. (A probe that

@@ -239,6 +239,7 @@ type Engine struct {
 	early           map[relayKey]*earlyShare
 	earlyBytes      int
 	earlyPerSession map[string]int
+	earlySwept      time.Time // last expireEarlyLocked
 
 	names map[string]cachedName // resolved usernames (names.go)
 }
