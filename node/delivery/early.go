@@ -117,7 +117,7 @@ func (e *Engine) dropEarly(key relayKey) {
 	e.mu.Unlock()
 }
 
-// earlyKey is the relayKey of a VMDT header.
-func earlyKey(h protocol.VMDTHeader) relayKey {
+// headerKey is the relayKey of the share a VMDT header belongs to.
+func headerKey(h protocol.VMDTHeader) relayKey {
 	return relayKey{src: h.Src, id: h.MessageID, index: h.ShareIndex}
 }

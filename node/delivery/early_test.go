@@ -67,7 +67,7 @@ func TestEarlySegmentsForwardedAfterAnnouncement(t *testing.T) {
 		first := map[relayKey]bool{}
 		hook := func(s *rdt.Segment) bool {
 			r.eng.OnSegment(*s) // stash (or forward) first, then tell RELAY_OPEN
-			if key := earlyKey(s.Header); s.Header.Dst != r.ddt && !first[key] {
+			if key := headerKey(s.Header); s.Header.Dst != r.ddt && !first[key] {
 				first[key] = true
 				l.arrived <- key
 			}

@@ -352,10 +352,10 @@ func (e *Engine) Reassemble(net.Addr, protocol.VMDTHeader) bool { return false }
 // the receiver too.
 func (e *Engine) OnInboundFailed(_ net.Addr, h protocol.VMDTHeader, _ error) {
 	e.mu.Lock()
-	if r := e.relays[earlyKey(h)]; r != nil {
+	if r := e.relays[headerKey(h)]; r != nil {
 		r.stopOnce.Do(func() { close(r.stop) }) // its watcher abandons the forward
 	}
-	e.takeEarlyLocked(earlyKey(h))
+	e.takeEarlyLocked(headerKey(h))
 	e.mu.Unlock()
 }
 

@@ -94,15 +94,10 @@ func (e *Engine) SharePoolAdd(_ context.Context, _ peer.ID, cmd *ctl.SharePoolAd
 	ro := ctl.RelayOpen(*cmd)
 	key, r, err := e.admitRelay(&ro)
 	if err != nil {
-		var ce *ctl.Error
-		if !errors.As(err, &ce) || ce.Code != ctl.CodeConflict {
-			e.dropEarly(cmdKey(&ro))
-		}
 		return err
 	}
 	if err := e.openPool(key, r, &ro, errDeposited); err != nil {
 		e.dropRelay(key, r)
-		e.dropEarly(key)
 		return err
 	}
 	return nil

@@ -47,10 +47,6 @@ type relayed struct {
 func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) error {
 	key, r, err := e.admitRelay(cmd)
 	if err != nil {
-		var ce *ctl.Error
-		if !errors.As(err, &ce) || ce.Code != ctl.CodeConflict {
-			e.dropEarly(cmdKey(cmd))
-		}
 		return err
 	}
 	out, err := e.openForward(ctx, cmd)
@@ -62,7 +58,6 @@ func (e *Engine) RelayOpen(ctx context.Context, _ peer.ID, cmd *ctl.RelayOpen) e
 	}
 	if err != nil {
 		e.dropRelay(key, r)
-		e.dropEarly(key)
 		return err
 	}
 	keep := e.keepBuffer(cmd) // nil unless the pool could take the share
@@ -89,9 +84,22 @@ func cmdKey(cmd *ctl.RelayOpen) relayKey {
 }
 
 // admitRelay checks an announced share (RELAY_OPEN or SHARE_POOL_ADD) and
-// reserves its slot; segments are dropped until the caller sets r.out or
-// r.pool. The caller releases the slot with dropRelay if it fails.
+// reserves its slot; segments are kept as early ones until the caller
+// sets r.out or r.pool. The caller releases the slot with dropRelay if it
+// fails. A refusal drops the share's early segments, unless it is a
+// duplicate announcement (the first one owns them).
 func (e *Engine) admitRelay(cmd *ctl.RelayOpen) (relayKey, *relayed, error) {
+	key, r, err := e.checkRelay(cmd)
+	if err != nil {
+		var ce *ctl.Error
+		if !errors.As(err, &ce) || ce.Code != ctl.CodeConflict {
+			e.dropEarly(cmdKey(cmd))
+		}
+	}
+	return key, r, err
+}
+
+func (e *Engine) checkRelay(cmd *ctl.RelayOpen) (relayKey, *relayed, error) {
 	src := cmd.ClientID
 	switch {
 	case cmd.Dst == e.self || src == e.self:
@@ -184,6 +192,7 @@ func (e *Engine) dropRelay(key relayKey, r *relayed) {
 		return
 	}
 	delete(e.relays, key)
+	e.takeEarlyLocked(key)
 	e.releaseKeepLocked(r.keep)
 	if e.perSender[key.src]--; e.perSender[key.src] <= 0 {
 		delete(e.perSender, key.src)
@@ -196,7 +205,7 @@ func (e *Engine) dropRelay(key relayKey, r *relayed) {
 func (e *Engine) forwardSegment(s rdt.Segment) {
 	h := s.Header
 	from := fmt.Sprintf("%s/%d", s.From, s.KeyID)
-	key := earlyKey(h)
+	key := headerKey(h)
 	e.mu.Lock()
 	r := e.relays[key]
 	if r != nil && r.pool != nil {
