@@ -54,13 +54,33 @@ func TestForwardFailsThenPooled(t *testing.T) {
 			return false
 		})
 	}
-	// Bob drops off the network once he got 64 KiB.
+	// Bob drops off the network once he got 64 KiB and every relay opened
+	// its forward (a relay that finds him gone at RELAY_OPEN pools the
+	// share at once instead, and its outcome is pooled, not held).
+	forwarding := func() bool {
+		for _, r := range c.relays {
+			e := r.engP.Load()
+			if e == nil {
+				return false
+			}
+			e.mu.Lock()
+			open := false
+			for _, rl := range e.relays {
+				open = open || (rl.out != nil && rl.keep != nil)
+			}
+			e.mu.Unlock()
+			if !open {
+				return false
+			}
+		}
+		return true
+	}
 	const cutAfter = 64 << 10
 	cut := make(chan int, 1)
 	var got atomic.Int64
 	var once atomic.Bool // cut once: bob's traffic flows again when he comes back
 	setHook(t, c.bob, func(s *rdt.Segment) bool {
-		if n := got.Add(int64(len(s.Payload))); n >= cutAfter && once.CompareAndSwap(false, true) {
+		if n := got.Add(int64(len(s.Payload))); n >= cutAfter && forwarding() && once.CompareAndSwap(false, true) {
 			c.bob.conn.drop.Store(true)
 			cut <- int(n)
 		}
