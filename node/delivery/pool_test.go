@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	"github.com/vmdt/vmdt/dht"
 	"github.com/vmdt/vmdt/node/control"
@@ -530,5 +531,37 @@ func TestSharePoolAddAndClaimRefusals(t *testing.T) {
 	n, err := st.Read(buf)
 	if err != nil || !strings.HasPrefix(string(buf[:n]), "ERR|401|") {
 		t.Fatalf("claim for another client: %q, %v; want ERR|401", buf[:n], err)
+	}
+}
+
+// A receiver whose addresses are on the sender's dial backoff (a dial
+// failed a moment ago, as on a lossy path right after a restart) is not
+// offline: the receiver check's second attempt dials past the backoff,
+// and the message is delivered, not deposited.
+func TestReceiverCheckDialsPastBackoff(t *testing.T) {
+	c := newPoolCluster(t, 6, nil)
+	ctx := testCtx(t)
+	bob := c.bob.h.ID()
+	if err := c.alice.h.Network().ClosePeer(bob); err != nil {
+		t.Fatal(err)
+	}
+	sw, ok := c.alice.h.Network().(*swarm.Swarm)
+	if !ok {
+		t.Fatalf("alice's network is a %T, not a swarm", c.alice.h.Network())
+	}
+	for _, a := range c.alice.h.Peerstore().Addrs(bob) {
+		sw.Backoff().AddBackoff(bob, a)
+	}
+	if _, err := c.alice.h.Network().DialPeer(ctx, bob); !errors.Is(err, swarm.ErrDialBackoff) {
+		t.Fatalf("dial to bob on backoff: %v, want %v", err, swarm.ErrDialBackoff)
+	}
+
+	msg := randomBytes(t, 20<<10)
+	rep, err := c.alice.eng.Send(ctx, "bob", msg, 6, 3)
+	if err != nil || rep.Status != StatusDelivered {
+		t.Fatalf("send to bob behind a dial backoff: %v (%+v), want delivered", err, rep)
+	}
+	if got := c.deposits(); got != 0 {
+		t.Fatalf("%d shares deposited with SHARE_POOL_ADD, want none", got)
 	}
 }
