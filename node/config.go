@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -67,6 +68,25 @@ type Limits struct {
 	ConnHigh int `json:"conn_high,omitempty"`
 	// ConnGrace protects new connections from trimming for this long.
 	ConnGrace Duration `json:"conn_grace,omitempty"`
+	// TrustedNets are CIDR prefixes ("10.0.0.0/8") whose hosts are
+	// exempt, as loopback is, from libp2p's limits per remote address: at
+	// most 8 connections at once and new ones at 0.2 per second after a
+	// burst of 16. For networks the operator controls, such as a cluster
+	// or a test bed whose nodes restart often.
+	TrustedNets []string `json:"trusted_nets,omitempty"`
+}
+
+// parseTrustedNets parses CIDR prefixes.
+func parseTrustedNets(ss []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range ss {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: trusted_nets: %v", ErrBadConfig, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Duration is a time.Duration that reads and writes JSON as "20s".
@@ -176,6 +196,9 @@ func (c Config) Validate() error {
 	}
 	if l.ConnHigh != 0 && l.ConnLow > l.ConnHigh {
 		return fmt.Errorf("%w: conn_low %d above conn_high %d", ErrBadConfig, l.ConnLow, l.ConnHigh)
+	}
+	if _, err := parseTrustedNets(l.TrustedNets); err != nil {
+		return err
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
@@ -41,6 +42,8 @@ func TestParseConfigRejects(t *testing.T) {
 		"low above high":     `{"limits": {"conn_low": 10, "conn_high": 5}}`,
 		"negative":           `{"limits": {"conn_low": -1}}`,
 		"bad grace":          `{"limits": {"conn_grace": "soon"}}`,
+		"bad trusted net":    `{"limits": {"trusted_nets": ["10.0.0.0"]}}`,
+		"trusted net bits":   `{"limits": {"trusted_nets": ["10.0.0.0/33"]}}`,
 		"trailing data":      `{} {}`,
 		"not an object":      `[]`,
 		"bootstrap bad peer": `{"bootstrap": ["/ip4/127.0.0.1/tcp/1/p2p/` + id.String()[:10] + `"]}`,
@@ -200,5 +203,71 @@ func TestSharePoolLimitsFromConfig(t *testing.T) {
 	}
 	if strings.Contains(string(b), "share_pool") {
 		t.Fatalf("default config.json mentions share_pool:\n%s", b)
+	}
+}
+
+// Opening many connections to or from one address: outside trusted
+// networks the resource manager refuses them once its per-address burst
+// is spent (libp2p's defence, kept); inside a trusted network, as on
+// loopback, it never does.
+func TestTrustedNetsExemptFromPerAddressLimits(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"limits": {"trusted_nets": ["10.77.0.0/16", "fd00::/8"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, err := parseTrustedNets(c.Limits.TrustedNets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, err := newResourceManager(ConnLimitsFor(RoleNode), trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rm.Close()
+	untrusted, err := newResourceManager(ConnLimitsFor(RoleNode), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer untrusted.Close()
+
+	// opened opens and closes n connections from addr in turn and
+	// returns how many the resource manager allowed.
+	opened := func(rm network.ResourceManager, addr string, n int) int {
+		a := ma.StringCast(addr)
+		ok := 0
+		for i := range n {
+			dir := network.DirInbound
+			if i%2 == 1 {
+				dir = network.DirOutbound
+			}
+			s, err := rm.OpenConnection(dir, true, a)
+			if err != nil {
+				continue
+			}
+			ok++
+			s.Done()
+		}
+		return ok
+	}
+	const n = 100
+	for _, tc := range []struct {
+		name string
+		rm   network.ResourceManager
+		addr string
+		all  bool
+	}{
+		{"trusted v4", rm, "/ip4/10.77.3.4/tcp/4001", true},
+		{"trusted v6", rm, "/ip6/fd12::1/udp/4001/quic-v1", true},
+		{"loopback", rm, "/ip4/127.0.0.1/tcp/4001", true},
+		{"outside", rm, "/ip4/192.0.2.7/tcp/4001", false},
+		{"no trusted nets", untrusted, "/ip4/10.77.3.4/tcp/4001", false},
+	} {
+		got := opened(tc.rm, tc.addr, n)
+		if tc.all && got != n {
+			t.Errorf("%s: %d of %d connections from %s allowed, want all", tc.name, got, n, tc.addr)
+		}
+		if !tc.all && (got == 0 || got >= n/2) {
+			t.Errorf("%s: %d of %d connections from %s allowed, want the burst only", tc.name, got, n, tc.addr)
+		}
 	}
 }

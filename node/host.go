@@ -28,7 +28,7 @@ func newHost(o *Options) (host.Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: connection manager: %w", err)
 	}
-	rm, err := newResourceManager(cl)
+	rm, err := newResourceManager(cl, o.TrustedNets)
 	if err != nil {
 		cm.Close()
 		return nil, fmt.Errorf("node: resource manager: %w", err)

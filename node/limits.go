@@ -2,6 +2,8 @@ package node
 
 import (
 	"maps"
+	"math"
+	"net/netip"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -9,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/x/rate"
 
 	"github.com/vmdt/vmdt/node/consent"
 	"github.com/vmdt/vmdt/node/control"
@@ -166,9 +169,69 @@ func resourceLimits(connHigh int) rcmgr.ConcreteLimitConfig {
 }
 
 // newResourceManager builds the resource manager for connection
-// manager limits l.
-func newResourceManager(l ConnLimits) (network.ResourceManager, error) {
-	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(l.High)), rcmgr.WithMetricsDisabled())
+// manager limits l. Hosts in trusted networks are exempt from its limits
+// per remote address (see trustedNetOptions).
+func newResourceManager(l ConnLimits, trusted []netip.Prefix) (network.ResourceManager, error) {
+	opts := append([]rcmgr.Option{rcmgr.WithMetricsDisabled()}, trustedNetOptions(trusted)...)
+	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(l.High)), opts...)
+}
+
+// Per-address connection limits.
+//
+// libp2p's resource manager limits, per remote IPv4 address (IPv6 /56 and
+// /48), how many connections may be open at once (8) and how fast new
+// ones may be opened in either direction: a token bucket of 16 refilled at
+// 0.2 per second. Loopback is exempt. Across the internet that is a fair
+// defence against one host flooding a node. Inside a network the operator
+// controls (a cluster, a test bed, a LAN behind one NAT) it is not: a node
+// that restarts a few dozen times in a minute, or many nodes behind one
+// address, drain the bucket, and the peer then refuses every new
+// connection from that address for a while ("rate limit exceeded";
+// QUIC answers CONNECTION_REFUSED), so sends find the receiver
+// unreachable. Config.Limits.TrustedNets (--trusted-net) lists networks
+// whose hosts are exempt from both limits, as loopback is; the limits
+// per peer and in total still apply.
+
+// Per-address limits of libp2p's resource manager (rcmgr's defaults,
+// which it does not export), kept for addresses outside trusted networks.
+var (
+	connRateV4 = []rate.SubnetLimit{{PrefixLength: 32, Limit: rate.Limit{RPS: 0.2, Burst: 16}}}
+	connRateV6 = []rate.SubnetLimit{
+		{PrefixLength: 56, Limit: rate.Limit{RPS: 0.2, Burst: 16}},
+		{PrefixLength: 48, Limit: rate.Limit{RPS: 0.5, Burst: 80}},
+	}
+)
+
+// trustedNetOptions returns the resource manager options that exempt
+// trusted (and loopback) networks from the per-address limits; none if
+// trusted is empty, which keeps libp2p's own.
+func trustedNetOptions(trusted []netip.Prefix) []rcmgr.Option {
+	if len(trusted) == 0 {
+		return nil
+	}
+	exempt := append([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, trusted...)
+	var v4, v6 []rcmgr.NetworkPrefixLimit
+	var unlimited []rate.PrefixLimit
+	for _, p := range exempt {
+		p = p.Masked()
+		unlimited = append(unlimited, rate.PrefixLimit{Prefix: p}) // a zero Limit is no limit
+		if p.Addr().Is4() {
+			v4 = append(v4, rcmgr.NetworkPrefixLimit{Network: p, ConnCount: math.MaxInt})
+		} else {
+			v6 = append(v6, rcmgr.NetworkPrefixLimit{Network: p, ConnCount: math.MaxInt})
+		}
+	}
+	return []rcmgr.Option{
+		rcmgr.WithNetworkPrefixLimit(v4, v6),
+		rcmgr.WithConnRateLimiters(&rate.Limiter{
+			NetworkPrefixLimits: unlimited,
+			SubnetRateLimiter: rate.SubnetLimiter{
+				IPv4SubnetLimits: connRateV4,
+				IPv6SubnetLimits: connRateV6,
+				GracePeriod:      time.Minute,
+			},
+		}),
+	}
 }
 
 // below reports whether v is a finite limit smaller than want.

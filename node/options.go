@@ -3,6 +3,7 @@ package node
 import (
 	"crypto/ecdh"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"time"
@@ -85,6 +86,10 @@ type Options struct {
 	// defaults for the role (see ConnLimitsFor).
 	ConnLow, ConnHigh int
 	ConnGrace         time.Duration
+	// TrustedNets are networks whose hosts are exempt from the resource
+	// manager's per-address connection limits, as loopback is (see
+	// newResourceManager).
+	TrustedNets []netip.Prefix
 }
 
 // DefaultAuthorities returns the authority set a node derives when none
@@ -146,6 +151,10 @@ func OptionsFromRepo(r *Repo, cfg Config, role Role) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
+	trusted, err := parseTrustedNets(cfg.Limits.TrustedNets)
+	if err != nil {
+		return Options{}, err
+	}
 	o := Options{
 		Role:        role,
 		PrivKey:     r.PrivKey(),
@@ -158,6 +167,7 @@ func OptionsFromRepo(r *Repo, cfg Config, role Role) (Options, error) {
 		ConnLow:     cfg.Limits.ConnLow,
 		ConnHigh:    cfg.Limits.ConnHigh,
 		ConnGrace:   time.Duration(cfg.Limits.ConnGrace),
+		TrustedNets: trusted,
 	}
 	if role == RoleBootstrap {
 		o.NotaryDir = r.NotaryDir()

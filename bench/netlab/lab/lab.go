@@ -128,6 +128,10 @@ func New(ctx context.Context, spec Spec) (_ *Lab, err error) {
 	return l, nil
 }
 
+// Network is the lab's address range: every host has one address in it,
+// and it exists only inside the lab's namespaces.
+var Network = netip.MustParsePrefix("10.77.0.0/16")
+
 func (l *Lab) newHost(name string, octet int) *Host {
 	return &Host{Name: name, Netns: l.prefix + name, Addr: netip.AddrFrom4([4]byte{10, 77, 0, byte(octet)})}
 }
@@ -159,7 +163,7 @@ func (l *Lab) buildHost(ctx context.Context, h *Host) error {
 	}
 	for _, args := range [][]string{
 		{"link", "set", "lo", "up"},
-		{"addr", "add", h.Addr.String() + "/16", "dev", "tun0"},
+		{"addr", "add", netip.PrefixFrom(h.Addr, Network.Bits()).String(), "dev", "tun0"},
 		{"link", "set", "tun0", "mtu", "1500", "txqueuelen", "1000", "up"},
 	} {
 		if err := ip(ctx, append([]string{"-n", h.Netns}, args...)...); err != nil {
