@@ -30,7 +30,8 @@ func TestForwardFailsThenPooled(t *testing.T) {
 	envLen := envelopeLen(t, c.alice, c.bob, len(msg), 6, 3)
 
 	// Each relay's copy of the share it forwards is one buffer of the
-	// share's length.
+	// share's length (looked at from the first segment after the
+	// announcement: the share's head comes before it, as early data).
 	var mu sync.Mutex
 	kept := map[string]int{} // relay name -> length of its copy
 	for _, r := range c.relays {
@@ -41,8 +42,12 @@ func TestForwardFailsThenPooled(t *testing.T) {
 			}
 			e.mu.Lock()
 			rl := e.relays[relayKey{src: s.Header.Src, id: s.Header.MessageID, index: s.Header.ShareIndex}]
+			if rl == nil || rl.out == nil {
+				e.mu.Unlock()
+				return false // not announced yet, or the announcement is being served
+			}
 			n := -1
-			if rl != nil && rl.keep != nil {
+			if rl.keep != nil {
 				n = len(rl.keep.buf)
 			}
 			e.mu.Unlock()
