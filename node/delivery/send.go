@@ -278,7 +278,7 @@ func (e *Engine) sendShare(ctx context.Context, dst protocol.DDTAddr, dstPeer pe
 	res := shareResult{i: i}
 	h := protocol.VMDTHeader{Type: protocol.TypeShare, ShareIndex: uint8(i + 1), N: uint8(n), K: uint8(k),
 		MessageID: id, Src: e.self, Dst: dst}
-	var sent chan error // the early transfer's end
+	var sent chan error    // the early transfer's end
 	var head *rdt.Outgoing // a larger share whose first EarlyShareLen bytes went early
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
