@@ -13,9 +13,9 @@
 //     concurrently, selection starts once n answered plus a short grace,
 //     candidates whose probe failed are skipped for a while), announce
 //     each share with RELAY_OPEN, send all n envelopes concurrently over
-//     RDT, wait for the receiver's DELIVERED, abandon the rest. The first
-//     Config.EarlyShareLen bytes of each share are sent while its
-//     RELAY_OPEN is on the way, and relays keep them until they accept it
+//     RDT, wait for the receiver's DELIVERED, abandon the rest. A share
+//     of up to Config.EarlyShareLen bytes is sent while its RELAY_OPEN is
+//     on the way, and relays keep its segments until they accept it
 //     (early.go); resolved username records are reused for
 //     Config.NameCacheTTL (names.go).
 //   - Relaying: Engine.RelayOpen checks the token, the receiver's peer id,

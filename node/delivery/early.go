@@ -12,10 +12,7 @@ import (
 //
 // A share of at most EarlyShareLen bytes is sent over RDT at once, while
 // its RELAY_OPEN (or SHARE_POOL_ADD) is still on its way to the relay, so
-// a small message costs one relay round trip less. Of a larger share the
-// first EarlyShareLen bytes go at once (an rdt OpenSend whose rest is
-// written once the relay accepted): one round trip of data at the rates
-// where that round trip matters. The relay keeps the
+// a small message costs one relay round trip less. The relay keeps the
 // segments of a share nobody has announced yet (or whose announcement it
 // is still serving) for EarlyTTL, at most EarlyShareLen bytes of each
 // share, EarlyPerSession bytes per RDT session and MaxEarlyBytes in all,
@@ -26,7 +23,8 @@ import (
 // to its share: the sender's RELAY_OPEN is then refused (and the share
 // goes to a spare relay) or the share never completes, and the receiver
 // decodes from the others. Only a sender that ignores EarlyShareLen, or
-// an overloaded relay, gets there.
+// an overloaded relay, gets there. Larger shares are announced first and
+// sent after the relay accepted them, as before.
 
 // earlyShare holds the segments of one share that came before its
 // announcement was accepted.

@@ -125,10 +125,9 @@ type Config struct {
 	// (default 1 min; names.go).
 	NameCacheTTL time.Duration
 
-	// EarlyShareLen is how much of a share a sender sends while its
-	// announcement is on the way (the whole share if it is no longer),
-	// and a relay keeps of a share before the announcement is accepted
-	// (default 64 KiB). A relay keeps such
+	// EarlyShareLen is the largest share a sender sends while its
+	// announcement is on the way, and a relay keeps before the
+	// announcement is accepted (default 64 KiB). A relay keeps such
 	// segments for EarlyTTL (default 10 s), at most EarlyPerSession bytes
 	// per RDT session (default 2 MiB) and MaxEarlyBytes in all (default
 	// 32 MiB). See early.go.

@@ -213,9 +213,8 @@ func (e *Engine) forwardSegment(s rdt.Segment) {
 		e.poolSegment(r, s, from)
 		return
 	}
-	if r == nil || r.out == nil {
-		// Not announced yet, or its announcement is being served: keep
-		// up to EarlyShareLen bytes of it (early.go).
+	if (r == nil || r.out == nil) && e.canSendEarly(int(h.ShareLen)) {
+		// Not announced yet, or its announcement is being served (early.go).
 		e.stashEarlyLocked(key, s, from)
 		e.mu.Unlock()
 		return

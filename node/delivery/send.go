@@ -270,31 +270,19 @@ loop:
 }
 
 // sendShare announces share i to its relay and sends it. A small share
-// (canSendEarly) is sent while the announcement is on its way; of a larger
-// one the first EarlyShareLen bytes, and the rest once the relay accepted
-// it (early.go).
+// (canSendEarly) is sent while the announcement is on its way; a larger
+// one once the relay accepted it (early.go).
 func (e *Engine) sendShare(ctx context.Context, dst protocol.DDTAddr, dstPeer peer.ID, id protocol.MessageID,
 	i, n, k int, tok []byte, r candidate, env []byte) shareResult {
 	res := shareResult{i: i}
 	h := protocol.VMDTHeader{Type: protocol.TypeShare, ShareIndex: uint8(i + 1), N: uint8(n), K: uint8(k),
 		MessageID: id, Src: e.self, Dst: dst}
-	var sent chan error    // the early transfer's end
-	var head *rdt.Outgoing // a larger share whose first EarlyShareLen bytes went early
+	var sent chan error // the early transfer's end
 	sendCtx, cancelSend := context.WithCancel(ctx)
 	defer cancelSend()
-	switch {
-	case e.canSendEarly(len(env)):
+	if e.canSendEarly(len(env)) {
 		sent = make(chan error, 1)
 		go func() { sent <- e.cfg.Transport.Send(sendCtx, r.ep.UDPAddr, h, env) }()
-	case e.cfg.EarlyShareLen > 0:
-		h.ShareLen = uint32(len(env))
-		if o, err := e.cfg.Transport.OpenSend(r.ep.UDPAddr, h); err == nil {
-			if _, err := o.WriteAt(env[:e.cfg.EarlyShareLen], 0); err == nil {
-				head = o
-			} else {
-				o.Abandon()
-			}
-		}
 	}
 	octx, ocancel := context.WithTimeout(ctx, e.cfg.RelayOpenTimeout)
 	mode, err := e.relayOpen(octx, r.peer, ctl.RelayOpen{
@@ -307,10 +295,6 @@ func (e *Engine) sendShare(ctx context.Context, dst protocol.DDTAddr, dstPeer pe
 			cancelSend() // abandons the early transfer
 			<-sent
 		}
-		if head != nil {
-			head.Abandon()
-			<-head.Done()
-		}
 		if ctx.Err() != nil {
 			res.outcome = OutcomeCancelled
 			return res
@@ -318,12 +302,9 @@ func (e *Engine) sendShare(ctx context.Context, dst protocol.DDTAddr, dstPeer pe
 		res.outcome, res.detail = OutcomeRefused, err.Error()
 		return res
 	}
-	switch {
-	case sent != nil:
+	if sent != nil {
 		err = <-sent
-	case head != nil:
-		err = e.sendRest(ctx, head, env)
-	default:
+	} else {
 		err = e.cfg.Transport.Send(ctx, r.ep.UDPAddr, h, env)
 	}
 	switch {
@@ -340,28 +321,6 @@ func (e *Engine) sendShare(ctx context.Context, dst protocol.DDTAddr, dstPeer pe
 		res.outcome, res.detail = OutcomeFailed, err.Error()
 	}
 	return res
-}
-
-// sendRest supplies the rest of a share whose first EarlyShareLen bytes
-// went early and waits for the transfer as Transport.Send does: when ctx
-// ends first the transfer is abandoned.
-func (e *Engine) sendRest(ctx context.Context, o *rdt.Outgoing, env []byte) error {
-	if _, err := o.WriteAt(env[e.cfg.EarlyShareLen:], int64(e.cfg.EarlyShareLen)); err != nil {
-		o.Abandon()
-		<-o.Done()
-		return err
-	}
-	select {
-	case <-o.Done():
-		return o.Err()
-	case <-ctx.Done():
-		o.Abandon()
-		<-o.Done()
-		if o.Err() == nil {
-			return nil // completed in the meantime
-		}
-		return ctx.Err()
-	}
 }
 
 // pickRelays probes up to MaxCandidates peers other than this node and
