@@ -120,7 +120,7 @@ type ackTrain struct {
 	firstAt        time.Duration // first ACK of the burst
 	lastAt         time.Duration
 	firstDelivered int64
-	best           float64
+	rate           float64 // over the whole train so far; 0 until it is long enough
 }
 
 // Ack trains shorter than this measure ACK spacing (bunched ACKs from a
@@ -148,7 +148,7 @@ func (b *bbr) onTrainAck(now time.Duration) {
 	if d >= int64(bbrTrainMinDatagrams*b.mss) && el >= bbrTrainMinTime {
 		// The whole train so far, not its best stretch: ACKs that arrive
 		// bunched (a batching link, delayed ACKs) inflate short stretches.
-		t.best = float64(d) / el.Seconds()
+		t.rate = float64(d) / el.Seconds()
 	}
 }
 
@@ -284,8 +284,8 @@ func (b *bbr) onRestart(now time.Duration) {
 		b.pacingGain = bbrProbeGains[0]
 		b.setPacingRate()
 	}
-	if b.train.best > 0 {
-		b.trainRate = b.train.best
+	if b.train.rate > 0 {
+		b.trainRate = b.train.rate
 	}
 	b.train = ackTrain{active: true}
 	if b.minRTT > 0 {

@@ -99,6 +99,7 @@ func (e *Engine) admitRelay(cmd *ctl.RelayOpen) (relayKey, *relayed, error) {
 	return key, r, err
 }
 
+// checkRelay is admitRelay without the early segments' cleanup.
 func (e *Engine) checkRelay(cmd *ctl.RelayOpen) (relayKey, *relayed, error) {
 	src := cmd.ClientID
 	switch {

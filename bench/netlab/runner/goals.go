@@ -15,11 +15,11 @@ import (
 // The goals, checked against the measurements. Every number comes
 // from the report; the targets are the issue's.
 const (
-	goalDocP50     = 5.0  // scenario 1, warm: best TCP p50 / VMDT p50 at least this
-	goalDocP99     = 10.0 // scenario 1, warm: best TCP p99 / VMDT p99 at least this
-	goalZeroLoss   = 1.5  // 0% loss, sizes >= goalZeroLossMin: VMDT p50 / best TCP p50 at most this
-	goalZeroLossMn = 64 << 10
-	goalGoodput    = 0.8 // scenario 3: VMDT goodput p50 / physical limit at least this
+	goalDocP50      = 5.0  // scenario 1, warm: best TCP p50 / VMDT p50 at least this
+	goalDocP99      = 10.0 // scenario 1, warm: best TCP p99 / VMDT p99 at least this
+	goalZeroLoss    = 1.5  // 0% loss, sizes >= goalZeroLossMin: VMDT p50 / best TCP p50 at most this
+	goalZeroLossMin = 64 << 10
+	goalGoodput     = 0.8 // scenario 3: VMDT goodput p50 / physical limit at least this
 )
 
 // tcpBaselines are the transports "best TCP" is taken from.
@@ -186,7 +186,7 @@ func zeroLossGoals(rep *Report, cfg *config.Config) []GoalCheck {
 		for _, mode := range []string{"cold", "warm"} {
 			for _, rtt := range s.RTT {
 				for _, size := range s.Sizes {
-					if size < goalZeroLossMn {
+					if size < goalZeroLossMin {
 						continue
 					}
 					keep := func(m *Measurement) bool {

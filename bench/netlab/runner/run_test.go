@@ -67,11 +67,10 @@ func labOrSkip(t *testing.T) {
 	}
 }
 
-// TestRunCheckpoints runs two tiny scenarios in a real lab (root only):
-// the results file holds every measurement as soon as it is printed; a
-// warm measurement whose warm-up times out is one failed run that took
-// about one timeout; the finished file renders again.
-func TestRunCheckpoints(t *testing.T) {
+// labTestSetup skips unless the lab can run, and returns labTestConfig
+// and the test binary (run inside namespaces for agents).
+func labTestSetup(t *testing.T) (*config.Config, string) {
+	t.Helper()
 	labOrSkip(t)
 	cfg, err := config.Parse([]byte(labTestConfig))
 	if err != nil {
@@ -81,6 +80,15 @@ func TestRunCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, exe
+}
+
+// TestRunCheckpoints runs two tiny scenarios in a real lab (root only):
+// the results file holds every measurement as soon as it is printed; a
+// warm measurement whose warm-up times out is one failed run that took
+// about one timeout; the finished file renders again.
+func TestRunCheckpoints(t *testing.T) {
+	cfg, exe := labTestSetup(t)
 	dir := t.TempDir()
 	results := filepath.Join(dir, "results.json")
 	var seen []int
@@ -138,15 +146,7 @@ func TestRunCheckpoints(t *testing.T) {
 // returns the error, and the results file keeps that measurement and
 // says why the run stopped.
 func TestRunInterrupted(t *testing.T) {
-	labOrSkip(t)
-	cfg, err := config.Parse([]byte(labTestConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, exe := labTestSetup(t)
 	results := filepath.Join(t.TempDir(), "results.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
