@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vmdt/vmdt/dht"
+	"github.com/vmdt/vmdt/internal/p2ptest"
 	"github.com/vmdt/vmdt/node/friends"
 )
 
@@ -303,5 +304,24 @@ func TestCloseStopsServingAndFailsCalls(t *testing.T) {
 	}
 	if _, err := alice.svc.Request(ctx, "bob"); !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("request to a closed service: %v, want ErrUnreachable", err)
+	}
+}
+
+// TestRequestDialsPastBackoff: an earlier failed dial left bob's
+// addresses on alice's dial backoff, and alice has no peer lookup to fall
+// back on. Her request still reaches bob: the backoff refused the dial
+// without trying it, so it is dialed anyway.
+func TestRequestDialsPastBackoff(t *testing.T) {
+	ctx := testCtx(t)
+	names := newFakeNames()
+	alice := newTestPeer(t, names, "alice", fastConfig())
+	bob := newTestPeer(t, names, "bob", fastConfig())
+	link(alice, bob)
+	p2ptest.Backoff(t, ctx, alice.h, bob.h.ID())
+	if _, err := alice.svc.Request(ctx, "bob"); err != nil {
+		t.Fatalf("request to bob: %v", err)
+	}
+	if got, ok := bob.store.Get("alice"); !ok || got.Incoming != friends.InPending {
+		t.Fatalf("bob's record of alice: %+v (found %v), want pending", got, ok)
 	}
 }

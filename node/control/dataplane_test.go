@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/vmdt/vmdt/internal/p2ptest"
 	"github.com/vmdt/vmdt/protocol/ctl"
 )
 
@@ -194,5 +197,24 @@ func TestRemoteIP(t *testing.T) {
 		if err != nil || ip.String() != want {
 			t.Errorf("%s: %v, %v; want %s", a, ip, err, want)
 		}
+	}
+}
+
+// TestDialPastBackoff: an earlier failed dial left b's addresses on a's
+// dial backoff (as a TCP simultaneous open does). A control command to b
+// still gets through: the backoff refused without trying, so Dial dials
+// anyway.
+func TestDialPastBackoff(t *testing.T) {
+	a := newNode(t, 4001, nil)
+	b := newNode(t, 4002, nil)
+	a.h.Peerstore().AddAddrs(b.h.ID(), b.h.Addrs(), time.Hour)
+	ctx := testCtx(t)
+	p2ptest.Backoff(t, ctx, a.h, b.h.ID())
+	ep, err := a.s.ConnectDataPlane(ctx, b.h.ID())
+	if err != nil {
+		t.Fatalf("REGISTER_P2P_PORT to b: %v", err)
+	}
+	if ep.PeerID != b.h.ID() || len(b.dp.added()) != 1 {
+		t.Fatalf("endpoint %+v; b installed %d keys, want 1", ep, len(b.dp.added()))
 	}
 }

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	"github.com/vmdt/vmdt/dht"
+	"github.com/vmdt/vmdt/internal/p2ptest"
 	"github.com/vmdt/vmdt/node/control"
 	"github.com/vmdt/vmdt/node/delivery/envelope"
 	"github.com/vmdt/vmdt/node/sharepool"
@@ -545,16 +545,7 @@ func TestReceiverCheckDialsPastBackoff(t *testing.T) {
 	if err := c.alice.h.Network().ClosePeer(bob); err != nil {
 		t.Fatal(err)
 	}
-	sw, ok := c.alice.h.Network().(*swarm.Swarm)
-	if !ok {
-		t.Fatalf("alice's network is a %T, not a swarm", c.alice.h.Network())
-	}
-	for _, a := range c.alice.h.Peerstore().Addrs(bob) {
-		sw.Backoff().AddBackoff(bob, a)
-	}
-	if _, err := c.alice.h.Network().DialPeer(ctx, bob); !errors.Is(err, swarm.ErrDialBackoff) {
-		t.Fatalf("dial to bob on backoff: %v, want %v", err, swarm.ErrDialBackoff)
-	}
+	p2ptest.Backoff(t, ctx, c.alice.h, bob)
 
 	msg := randomBytes(t, 20<<10)
 	rep, err := c.alice.eng.Send(ctx, "bob", msg, 6, 3)
