@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/vmdt/vmdt/node/delivery/envelope"
 	"github.com/vmdt/vmdt/protocol"
@@ -231,4 +233,76 @@ func (s *chunkStore) status(src protocol.DDTAddr, id FileID, first int) (ctl.Fil
 		r.Bitmap = append([]byte(nil), f.have[from:to]...)
 	}
 	return r, nil
+}
+
+// sweep removes the files whose transfer stopped: incomplete files with
+// no chunk stored for ttl (their bitmap is older than now-ttl), and
+// directories a crash left without a manifest, equally old. Complete
+// files keep their manifest and bitmap (a few bytes per chunk, so that a
+// repeated send learns that nothing is missing) but leave memory, to be
+// read again on demand. It returns how many files it removed.
+func (s *chunkStore) sweep(now time.Time, ttl time.Duration) (int, error) {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	var errs []error
+	for _, de := range ents {
+		id, ok := fileIDOfDir(de)
+		if !ok {
+			continue // not a file's directory
+		}
+		if ok, err := s.sweepFile(id, now, ttl); err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			removed++
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// sweepFile is sweep for file id; it reports whether it removed it.
+func (s *chunkStore) sweepFile(id FileID, now time.Time, ttl time.Duration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.fileDir(id)
+	f, err := s.loadLocked(id)
+	if err != nil {
+		return false, fmt.Errorf("delivery: file store: %s: %w", id, err)
+	}
+	if f != nil && f.done {
+		delete(s.files, id)
+		return false, nil
+	}
+	// The bitmap is rewritten with every stored chunk; without a
+	// manifest, the directory's own time tells when it was made.
+	mark := filepath.Join(d, bitmapFile)
+	if f == nil {
+		mark = d
+	}
+	fi, err := os.Stat(mark)
+	if err != nil {
+		return false, fmt.Errorf("delivery: file store: %s: %w", id, err)
+	}
+	if now.Sub(fi.ModTime()) < ttl {
+		return false, nil
+	}
+	delete(s.files, id)
+	if err := os.RemoveAll(d); err != nil {
+		return false, fmt.Errorf("delivery: file store: %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// fileIDOfDir returns the file id a directory of the store is named
+// after, if de is one.
+func fileIDOfDir(de fs.DirEntry) (FileID, bool) {
+	var id FileID
+	b, err := hex.DecodeString(de.Name())
+	if err != nil || !de.IsDir() || len(b) != len(id) {
+		return id, false
+	}
+	copy(id[:], b)
+	return id, id.String() == de.Name()
 }

@@ -134,3 +134,130 @@ func TestChunkStore(t *testing.T) {
 		t.Fatalf("status of a received file: %+v %v", r, err)
 	}
 }
+
+// TestChunkStoreSweep: a file with no new chunk for the TTL is deleted,
+// and so is a directory a crash left without a manifest; a file still in
+// progress, a received file and anything not named like a file stay.
+func TestChunkStoreSweep(t *testing.T) {
+	dir := t.TempDir()
+	inbox, err := OpenInbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := openChunkStore(filepath.Join(dir, filesDir), inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := testKey(t)
+	aliceAddr, _ := ddtOfKey(alice.GetPublic())
+	const ttl = 14 * 24 * time.Hour
+	now := time.Now()
+	old := now.Add(-ttl - time.Minute)
+
+	// start stores the manifest and first chunk of a 3-chunk file.
+	start := func(name string) (*FileManifest, []byte) {
+		data := randomBytes(t, 3*MinChunkSize)
+		m, raw := testManifest(t, alice, data, MinChunkSize, name)
+		if _, err := s.putManifest(aliceAddr, chunkOf(m, 0), raw); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.putChunk(aliceAddr, chunkOf(m, 1), data[:MinChunkSize]); err != nil {
+			t.Fatal(err)
+		}
+		return m, data
+	}
+	stalled, _ := start("stalled.bin")
+	active, _ := start("active.bin")
+	received, data := start("received.bin")
+	var done *fileState
+	for i := 1; i < 3; i++ {
+		if done, err = s.putChunk(aliceAddr, chunkOf(received, i+1), data[i*MinChunkSize:(i+1)*MinChunkSize]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ent := Entry{ID: "0a0b0c0d0e0f0102", From: "alice", Src: aliceAddr.String(), Size: len(data), Received: now, Name: received.Name}
+	if done == nil || s.finish(done, ent) != nil {
+		t.Fatal("the received file did not reach the inbox")
+	}
+	var crashed FileID
+	crashed[0] = 0xcc
+	if err := os.MkdirAll(s.fileDir(crashed), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(s.dir, "not-a-file")
+	if err := os.MkdirAll(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{
+		filepath.Join(s.fileDir(stalled.FileID), bitmapFile),
+		filepath.Join(s.fileDir(received.FileID), bitmapFile),
+		s.fileDir(crashed),
+		other,
+	} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	n, err := s.sweep(now, ttl)
+	if err != nil || n != 2 {
+		t.Fatalf("sweep removed %d files (%v), want 2: the stalled one and the crashed one", n, err)
+	}
+	for _, gone := range []FileID{stalled.FileID, crashed} {
+		if _, err := os.Stat(s.fileDir(gone)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("file %s still on disk: %v", gone, err)
+		}
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("a directory that is not a file's was touched: %v", err)
+	}
+	if r, err := s.status(aliceAddr, stalled.FileID, 0); err != nil || r.Count != 0 {
+		t.Fatalf("status of the removed file: %+v %v, want unknown", r, err)
+	}
+	if _, err := s.putChunk(aliceAddr, chunkOf(stalled, 2), make([]byte, MinChunkSize)); !errors.Is(err, ErrBadChunk) {
+		t.Fatalf("chunk of the removed file: %v, want ErrBadChunk (no manifest)", err)
+	}
+	if r, err := s.status(aliceAddr, active.FileID, 0); err != nil || r.Count != 3 || r.Bitmap[0] != 0x80 {
+		t.Fatalf("status of the file in progress: %+v %v", r, err)
+	}
+	// The received file left memory but is still known, from disk.
+	if _, inMem := s.files[received.FileID]; inMem {
+		t.Fatal("a received file is still held in memory after the sweep")
+	}
+	if r, err := s.status(aliceAddr, received.FileID, 0); err != nil || r.Count != 3 || r.Bitmap[0] != 0xe0 {
+		t.Fatalf("status of the received file: %+v %v", r, err)
+	}
+	if _, _, err := inbox.Get(ent.ID); err != nil {
+		t.Fatalf("the received file left the inbox: %v", err)
+	}
+}
+
+// TestEngineSweepsStalledFilesAtStart: a node restarted after a file
+// transfer stopped long ago does not keep the partial file.
+func TestEngineSweepsStalledFilesAtStart(t *testing.T) {
+	self, alice := newIdentity(t), newIdentity(t)
+	e := newOfflineEngine(t, self, &friendBook{})
+	dir := e.cfg.Dir
+	data := randomBytes(t, 2*MinChunkSize)
+	m, raw := testManifest(t, alice.priv, data, MinChunkSize, "stalled.bin")
+	if _, err := e.files.putManifest(alice.ddt, chunkOf(m, 0), raw); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	bitmap := filepath.Join(e.files.fileDir(m.FileID), bitmapFile)
+	old := time.Now().Add(-15 * 24 * time.Hour)
+	if err := os.Chtimes(bitmap, old, old); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	if e2.cfg.Dir != dir {
+		t.Fatalf("restarted in %s, not %s", e2.cfg.Dir, dir)
+	}
+	if _, err := os.Stat(e2.files.fileDir(m.FileID)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the stalled file is still on disk after a restart: %v", err)
+	}
+}

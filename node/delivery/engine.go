@@ -157,6 +157,12 @@ type Config struct {
 	// disables claiming.
 	ClaimInterval time.Duration
 
+	// PartialFileTTL is how long a file being received is kept without a
+	// new chunk before it is deleted (default 14 days, twice the time
+	// relays pool shares for an offline receiver); the engine looks for
+	// such files at start and then hourly.
+	PartialFileTTL time.Duration
+
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -196,6 +202,7 @@ func (c *Config) setDefaults() {
 	def(&c.EarlyTTL, 10*time.Second)
 	defInt(&c.EarlyPerSession, 2<<20)
 	defInt(&c.MaxEarlyBytes, 32<<20)
+	def(&c.PartialFileTTL, 14*24*time.Hour)
 	defInt(&c.MaxInbound, 64)
 	defInt(&c.MaxMessageBytes, 256<<20)
 	if c.Now == nil {
@@ -212,6 +219,7 @@ type Engine struct {
 	selfPeer peer.ID
 	inbox    *Inbox
 	files    *chunkStore // files being received in chunks
+	swept    time.Time   // last sweep of stopped files; decode loop only
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
@@ -295,6 +303,7 @@ func New(cfg Config) (*Engine, error) {
 		earlyPerSession: make(map[string]int),
 		names:           make(map[string]cachedName),
 	}
+	e.sweepFiles()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.wg.Add(1)
 	go e.decodeLoop()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -318,4 +319,22 @@ func (e *Engine) receiveFilePart(ent Entry, chunk envelope.Chunk, msg []byte) bo
 		e.cfg.OnMessage(fe)
 	}
 	return true
+}
+
+// sweepInterval is how often the engine looks for files whose transfer
+// stopped (Config.PartialFileTTL).
+const sweepInterval = time.Hour
+
+// sweepFiles removes files whose transfer stopped (chunkStore.sweep) if
+// it last did so sweepInterval ago; the decode loop calls it on its
+// ticks, and NewEngine once.
+func (e *Engine) sweepFiles() {
+	now := e.cfg.Now()
+	if !e.swept.IsZero() && now.Sub(e.swept) < sweepInterval {
+		return
+	}
+	e.swept = now
+	if n, err := e.files.sweep(now, e.cfg.PartialFileTTL); n > 0 || err != nil {
+		log.Infow("removed files whose transfer stopped", "files", n, "err", err)
+	}
 }

@@ -108,8 +108,8 @@ func (e *Engine) enqueue(in *inbound) {
 	}
 }
 
-// decodeLoop decodes ready messages off the read loop and frees stale
-// ones.
+// decodeLoop decodes ready messages off the read loop, frees stale ones
+// and, hourly, deletes files whose transfer stopped.
 func (e *Engine) decodeLoop() {
 	defer e.wg.Done()
 	tick := time.NewTicker(max(e.cfg.InboundTimeout/4, time.Second))
@@ -120,6 +120,7 @@ func (e *Engine) decodeLoop() {
 			return
 		case <-tick.C:
 			e.expire()
+			e.sweepFiles()
 		case <-e.wake:
 		}
 		for {
