@@ -17,8 +17,9 @@ func chunkOf(m *FileManifest, i int) envelope.Chunk {
 	return envelope.Chunk{FileID: m.FileID, Index: uint32(i), Count: uint32(m.Count() + 1)}
 }
 
-func TestChunkStore(t *testing.T) {
-	dir := t.TempDir()
+// newChunkStore opens an inbox and a file store in dir.
+func newChunkStore(t *testing.T, dir string) (*chunkStore, *Inbox) {
+	t.Helper()
 	inbox, err := OpenInbox(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +28,12 @@ func TestChunkStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, inbox
+}
+
+func TestChunkStore(t *testing.T) {
+	dir := t.TempDir()
+	s, inbox := newChunkStore(t, dir)
 	alice, mallory := testKey(t), testKey(t)
 	aliceAddr, _ := ddtOfKey(alice.GetPublic())
 	malloryAddr, _ := ddtOfKey(mallory.GetPublic())
@@ -139,15 +146,7 @@ func TestChunkStore(t *testing.T) {
 // and so is a directory a crash left without a manifest; a file still in
 // progress, a received file and anything not named like a file stay.
 func TestChunkStoreSweep(t *testing.T) {
-	dir := t.TempDir()
-	inbox, err := OpenInbox(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := openChunkStore(filepath.Join(dir, filesDir), inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, inbox := newChunkStore(t, t.TempDir())
 	alice := testKey(t)
 	aliceAddr, _ := ddtOfKey(alice.GetPublic())
 	const ttl = 14 * 24 * time.Hour
@@ -169,7 +168,10 @@ func TestChunkStoreSweep(t *testing.T) {
 	stalled, _ := start("stalled.bin")
 	active, _ := start("active.bin")
 	received, data := start("received.bin")
-	var done *fileState
+	var (
+		done *fileState
+		err  error
+	)
 	for i := 1; i < 3; i++ {
 		if done, err = s.putChunk(aliceAddr, chunkOf(received, i+1), data[i*MinChunkSize:(i+1)*MinChunkSize]); err != nil {
 			t.Fatal(err)
