@@ -59,11 +59,14 @@ type ShareReport struct {
 
 // InboxEntry describes a received message, as the API lists it.
 type InboxEntry struct {
-	ID   string    `json:"id"`
-	From string    `json:"from"` // username, or DDT address if unknown
-	Src  string    `json:"src"`  // the sender's DDT address
-	Size int       `json:"size"`
-	Time time.Time `json:"time"`
+	// ID names the entry: the sender's message id, unless another
+	// sender's message held it already (see delivery.Inbox.Put).
+	ID        string    `json:"id"`
+	MessageID string    `json:"message_id"` // the sender's message id
+	From      string    `json:"from"`       // username, or DDT address if unknown
+	Src       string    `json:"src"`        // the sender's DDT address
+	Size      int       `json:"size"`
+	Time      time.Time `json:"time"`
 	// Name and FileID are set for a file sent in chunks.
 	Name   string `json:"name,omitempty"`
 	FileID string `json:"file_id,omitempty"`
@@ -88,7 +91,7 @@ func sendReport(to string, n, k, size int, r delivery.Report, took time.Duration
 }
 
 func inboxEntry(e delivery.Entry) InboxEntry {
-	return InboxEntry{ID: e.ID, From: e.From, Src: e.Src, Size: e.Size, Time: e.Received, Shares: e.Used, Name: e.Name, FileID: e.FileID}
+	return InboxEntry{ID: e.ID, MessageID: e.MessageID, From: e.From, Src: e.Src, Size: e.Size, Time: e.Received, Shares: e.Used, Name: e.Name, FileID: e.FileID}
 }
 
 // engineOrErr returns the delivery engine, or why there is none.

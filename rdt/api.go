@@ -321,17 +321,19 @@ func (t *Transport) released(q queuedDelivery) {
 	}
 }
 
-// AbandonMessage ends every transfer of message id, inbound and outgoing,
-// with every peer: inbound ones are freed and their senders told to stop
-// (their Sends return ErrAbandoned), outgoing ones fail with
-// ErrAbandoned. Inbound transfers of the message that start within
-// 2 × TransferTimeout are refused the same way. The multipath layer calls
-// it when it has decoded a message from k shares.
-func (t *Transport) AbandonMessage(id protocol.MessageID) {
+// AbandonMessage ends every transfer of message id from src (the VMDT
+// header's Src), inbound and outgoing, with every peer: inbound ones are
+// freed and their senders told to stop (their Sends return ErrAbandoned),
+// outgoing ones fail with ErrAbandoned. Inbound transfers of the message
+// that start within 2 × TransferTimeout are refused the same way. The
+// multipath layer calls it when it has decoded a message from k shares.
+// Message ids are chosen by their senders, so another sender's message
+// with the same id is not affected.
+func (t *Transport) AbandonMessage(src protocol.DDTAddr, id protocol.MessageID) {
 	var ev []event
 	for _, p := range t.peers.Load().byKey {
 		p.mu.Lock()
-		p.s.abandonMessage(t.now(), id)
+		p.s.abandonMessage(t.now(), msgKey{src, id})
 		ev = p.s.takeEvents(ev[:0])
 		p.mu.Unlock()
 		t.dispatch(p, ev)

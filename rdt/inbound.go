@@ -58,7 +58,7 @@ func (s *session) onData(now time.Duration, h protocol.VMDTHeader, payload []byt
 			s.ctr.DroppedAbandoned++
 			return dropAbandoned
 		}
-		if s.dropMsgs.get(h.MessageID) != nil {
+		if s.dropMsgs.get(k.msgKey()) != nil {
 			s.tombs.put(k, tomb{kind: tombAbandoned, hits: 1}, now)
 			s.queueNotice(h)
 			s.ctr.DroppedAbandoned++

@@ -15,6 +15,15 @@ type transferKey struct {
 	dst   protocol.DDTAddr
 }
 
+// msgKey names a message: ids are the senders' choice, so two senders'
+// messages may share one.
+type msgKey struct {
+	src protocol.DDTAddr
+	id  protocol.MessageID
+}
+
+func (k transferKey) msgKey() msgKey { return msgKey{k.src, k.msg} }
+
 func keyOf(h *protocol.VMDTHeader) transferKey {
 	return transferKey{msg: h.MessageID, index: h.ShareIndex, src: h.Src, dst: h.Dst}
 }

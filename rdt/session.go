@@ -61,7 +61,7 @@ type session struct {
 	ins        map[transferKey]*inTransfer
 	inCheck    time.Duration
 	tombs      recent[transferKey, tomb]
-	dropMsgs   recent[protocol.MessageID, struct{}]
+	dropMsgs   recent[msgKey, struct{}]
 	advertised uint16
 	ackScratch []protocol.AckRange
 
@@ -171,7 +171,7 @@ func newSession(p *params, keyID uint32, from net.Addr, b budget, now time.Durat
 		ins:        make(map[transferKey]*inTransfer),
 		inCheck:    never,
 		tombs:      newRecent[transferKey, tomb](maxTombs, ttl),
-		dropMsgs:   newRecent[protocol.MessageID, struct{}](maxTombs, ttl),
+		dropMsgs:   newRecent[msgKey, struct{}](maxTombs, ttl),
 		ackScratch: make([]protocol.AckRange, 0, protocol.MaxAckRanges),
 	}
 }
@@ -407,13 +407,13 @@ func (s *session) onNotice(now time.Duration, h protocol.VMDTHeader) {
 
 // abandonMessage ends every transfer of message id in both directions and
 // refuses inbound ones that start later.
-func (s *session) abandonMessage(now time.Duration, id protocol.MessageID) {
+func (s *session) abandonMessage(now time.Duration, m msgKey) {
 	if s.closed {
 		return
 	}
-	s.dropMsgs.put(id, struct{}{}, now)
+	s.dropMsgs.put(m, struct{}{}, now)
 	for k, in := range s.ins {
-		if k.msg == id {
+		if k.msgKey() == m {
 			s.dropIn(in, errAbandonedLocally)
 			s.ctr.InboundAbandoned++
 			s.tombs.put(k, tomb{kind: tombAbandoned}, now)
@@ -421,7 +421,7 @@ func (s *session) abandonMessage(now time.Duration, id protocol.MessageID) {
 		}
 	}
 	for i := 0; i < len(s.outs); {
-		if t := s.outs[i]; t.key.msg == id {
+		if t := s.outs[i]; t.key.msgKey() == m {
 			s.finishOut(t, errAbandonedLocally)
 			continue
 		}

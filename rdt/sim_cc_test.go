@@ -147,9 +147,9 @@ func TestSimAbandonedFlightLeavesWindow(t *testing.T) {
 			tr := sm.send(1, simData(2<<20))
 			sm.runUntil(time.Minute, func() bool { return sm.s[0].inflight > 50 })
 			if by == "receiver" {
-				sm.s[1].abandonMessage(sm.now, tr.hdr.MessageID)
+				sm.s[1].abandonMessage(sm.now, msgKey{tr.hdr.Src, tr.hdr.MessageID})
 			} else {
-				sm.s[0].abandonMessage(sm.now, tr.hdr.MessageID)
+				sm.s[0].abandonMessage(sm.now, msgKey{tr.hdr.Src, tr.hdr.MessageID})
 			}
 			sm.runUntil(time.Minute, func() bool { return tr.done })
 			if !errors.Is(tr.err, ErrAbandoned) {

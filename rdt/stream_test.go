@@ -168,8 +168,9 @@ func TestCutThroughRelay(t *testing.T) {
 }
 
 // TestReceiverAbandons has the receiver say it has enough after the
-// first bytes: the sender's Send returns ErrAbandoned and the receiver
-// holds nothing.
+// first bytes: the sender's Send returns ErrAbandoned, the receiver holds
+// nothing, and refuses more of that message, but not of another sender's
+// with the same id.
 func TestReceiverAbandons(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		nw := rdttest.NewNetwork(9)
@@ -179,7 +180,7 @@ func TestReceiverAbandons(t *testing.T) {
 		var once sync.Once
 		failed := make(chan error, 1)
 		b = newEndpoint(t, nw, "b", &rdt.Config{
-			OnSegment: func(s rdt.Segment) { once.Do(func() { b.AbandonMessage(s.Header.MessageID) }) },
+			OnSegment: func(s rdt.Segment) { once.Do(func() { b.AbandonMessage(s.Header.Src, s.Header.MessageID) }) },
 			OnInboundFailed: func(_ net.Addr, fh protocol.VMDTHeader, err error) {
 				if fh.MessageID == h.MessageID {
 					failed <- err
@@ -204,6 +205,13 @@ func TestReceiverAbandons(t *testing.T) {
 		h2.ShareIndex = 2
 		if err := a.Send(context.Background(), b.addr, h2, []byte("late")); !errors.Is(err, rdt.ErrAbandoned) {
 			t.Fatalf("late share of an abandoned message: %v", err)
+		}
+		// Another sender's message with the same id is not abandoned:
+		// senders choose their ids.
+		h3 := h
+		h3.Src[0] ^= 0xff
+		if err := a.Send(context.Background(), b.addr, h3, []byte("other sender")); err != nil {
+			t.Fatalf("another sender's message with the abandoned id: %v", err)
 		}
 	})
 }

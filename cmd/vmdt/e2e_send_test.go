@@ -81,11 +81,12 @@ func testCluster(t *testing.T, repos map[string]string) {
 }
 
 type inboxOut struct {
-	ID     string `json:"id"`
-	From   string `json:"from"`
-	Size   int    `json:"size"`
-	Time   string `json:"time"`
-	Shares []int  `json:"shares_used"`
+	ID        string `json:"id"`
+	MessageID string `json:"message_id"`
+	From      string `json:"from"`
+	Size      int    `json:"size"`
+	Time      string `json:"time"`
+	Shares    []int  `json:"shares_used"`
 }
 
 // testSend: alice, bob's friend, sends bob a file through the three
@@ -121,7 +122,7 @@ func testSend(t *testing.T, repos map[string]string) {
 
 	var inbox []inboxOut
 	vmdtJSON(t, &inbox, "--repo", repos["bob"], "inbox", "--json")
-	if len(inbox) != 1 || inbox[0].ID != rep.ID || inbox[0].From != "alice" || inbox[0].Size != len(msg) || len(inbox[0].Shares) < 2 {
+	if len(inbox) != 1 || inbox[0].ID != rep.ID || inbox[0].MessageID != rep.ID || inbox[0].From != "alice" || inbox[0].Size != len(msg) || len(inbox[0].Shares) < 2 {
 		t.Fatalf("bob's inbox: %+v, want message %s from alice", inbox, rep.ID)
 	}
 	out, _, code := vmdt(t, "--repo", repos["bob"], "inbox")

@@ -28,6 +28,11 @@ func (e *Engine) relayCandidates(ctx context.Context) []peer.ID {
 	return e.cfg.Peers.Candidates()
 }
 
+// messageIDKey is the context key of the message id Send uses instead of
+// a random one: tests set it to make two senders use the same id, as a
+// sender who relayed another's message can.
+type messageIDKey struct{}
+
 // reportObserverKey is the context key of WithReportObserver.
 type reportObserverKey struct{}
 

@@ -199,18 +199,20 @@ func (s *chunkStore) putChunk(src protocol.DDTAddr, chunk envelope.Chunk, data [
 	return nil, nil
 }
 
-// finish moves the complete file into the inbox under ent.
-func (s *chunkStore) finish(f *fileState, ent Entry) error {
+// finish moves the complete file into the inbox as ent (Inbox.PutFile)
+// and returns the entry as stored; ok is false if it was there already.
+func (s *chunkStore) finish(f *fileState, ent Entry) (stored Entry, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f.done {
-		return nil
+		return Entry{}, false, nil
 	}
-	if err := s.inbox.PutFile(ent, filepath.Join(s.fileDir(f.m.FileID), partFile)); err != nil {
-		return err
+	stored, err = s.inbox.PutFile(ent, filepath.Join(s.fileDir(f.m.FileID), partFile))
+	if err != nil {
+		return Entry{}, false, err
 	}
 	f.done = true
-	return nil
+	return stored, true, nil
 }
 
 // status answers FILE_STATUS for file id from src, from chunk first on.

@@ -122,8 +122,11 @@ func TestChunkStore(t *testing.T) {
 		t.Fatal("file not complete after all chunks")
 	}
 	ent := Entry{ID: "0102030405060708", From: "alice", Src: aliceAddr.String(), Size: len(data), Received: time.Now().UTC(), Name: m.Name}
-	if err := s.finish(done, ent); err != nil {
-		t.Fatal(err)
+	if stored, ok, err := s.finish(done, ent); err != nil || !ok || stored.ID != ent.ID {
+		t.Fatalf("finish: stored as %+v (%v), %v", stored, ok, err)
+	}
+	if _, ok, err := s.finish(done, ent); ok || err != nil {
+		t.Fatalf("finish again: stored %v, %v; want nothing done", ok, err)
 	}
 	f, err := inbox.Open(ent.ID)
 	if err != nil {
@@ -178,7 +181,10 @@ func TestChunkStoreSweep(t *testing.T) {
 		}
 	}
 	ent := Entry{ID: "0a0b0c0d0e0f0102", From: "alice", Src: aliceAddr.String(), Size: len(data), Received: now, Name: received.Name}
-	if done == nil || s.finish(done, ent) != nil {
+	if done == nil {
+		t.Fatal("the received file is not complete")
+	}
+	if _, _, err := s.finish(done, ent); err != nil {
 		t.Fatal("the received file did not reach the inbox")
 	}
 	var crashed FileID

@@ -81,8 +81,10 @@
 // and telling the sender which relays pooled a share after a failed
 // forward. A whole message replayed is dropped while its id is
 // remembered (twice InboundTimeout); later it is decoded again, but the
-// inbox refuses an id it holds (ErrExists), so it is not stored or
-// reported twice (DELIVERED is sent again). A relay accepts segments of
+// inbox refuses a message it holds, same sender and id (ErrExists), so it
+// is not stored or reported twice (DELIVERED is sent again). Another
+// sender's message with the same id is stored under an alias
+// (Inbox.Put). A relay accepts segments of
 // an announced share from the first RDT session that sends one, not
 // necessarily the announcer's.
 //

@@ -29,7 +29,7 @@ var log = logging.Logger("vmdt/delivery")
 type Transport interface {
 	Send(ctx context.Context, to net.Addr, h protocol.VMDTHeader, share []byte) error
 	OpenSend(to net.Addr, h protocol.VMDTHeader) (*rdt.Outgoing, error)
-	AbandonMessage(id protocol.MessageID)
+	AbandonMessage(src protocol.DDTAddr, id protocol.MessageID)
 }
 
 // Control is the control protocol as the engine uses it; *control.Service

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/vmdt/vmdt/dht"
+	"github.com/vmdt/vmdt/protocol"
 )
 
 // cluster is alice and bob, friends, six relays and a bootstrap-like node
@@ -213,4 +215,53 @@ func TestDelivery(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFriendCannotTakeAnotherSendersMessageID: mallory, a friend of bob
+// who relays alice's messages and so sees their ids, sends a message to
+// bob under the id of alice's next message before alice does. Both
+// messages are delivered and kept: alice's under an alias, with her id
+// as its message id.
+func TestFriendCannotTakeAnotherSendersMessageID(t *testing.T) {
+	c := newCluster(t)
+	befriend(t, c.mallory, c.bob)
+	ctx := testCtx(t)
+	id := protocol.MessageID{0xa1, 0x1c, 0xe0}
+	sameID := context.WithValue(ctx, messageIDKey{}, id)
+
+	fake := randomBytes(t, 3000)
+	rep, err := c.mallory.eng.Send(sameID, "bob", fake, 4, 2)
+	if err != nil || rep.Status != StatusDelivered || rep.ID != id {
+		t.Fatalf("mallory's send: %+v, %v", rep, err)
+	}
+	msg := randomBytes(t, 5000)
+	rep, err = c.alice.eng.Send(sameID, "bob", msg, 6, 3)
+	if err != nil || rep.ID != id {
+		t.Fatalf("alice's send: %+v, %v", rep, err)
+	}
+	if rep.Status != StatusDelivered {
+		t.Fatalf("alice's message with an id mallory took: %q, want delivered", rep.Status)
+	}
+	var fromAlice, fromMallory int
+	l, err := c.bob.eng.Inbox().List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range l {
+		_, body, err := c.bob.eng.Inbox().Get(ent.ID)
+		if err != nil || ent.MessageID != id.String() {
+			t.Fatalf("entry %+v: %v", ent, err)
+		}
+		switch {
+		case ent.Src == c.alice.ddt.String() && bytes.Equal(body, msg) && ent.ID != id.String():
+			fromAlice++
+		case ent.Src == c.mallory.ddt.String() && bytes.Equal(body, fake) && ent.ID == id.String():
+			fromMallory++
+		default:
+			t.Errorf("unexpected entry %+v (%d bytes)", ent, len(body))
+		}
+	}
+	if fromAlice != 1 || fromMallory != 1 {
+		t.Fatalf("bob's inbox: %d of alice's messages and %d of mallory's, want 1 each", fromAlice, fromMallory)
+	}
 }

@@ -311,11 +311,12 @@ func (e *Engine) receiveFilePart(ent Entry, chunk envelope.Chunk, msg []byte) bo
 	fe := ent
 	fe.ID = protocol.MessageID(f.m.FileID[:8]).String()
 	fe.Size, fe.Name, fe.FileID = int(f.m.Size), f.m.Name, f.m.FileID.String()
-	if err := e.files.finish(f, fe); err != nil {
+	fe, stored, err := e.files.finish(f, fe)
+	if err != nil {
 		log.Warnw("inbox", "file", f.m.FileID, "err", err)
 		return errors.Is(err, ErrExists)
 	}
-	if e.cfg.OnMessage != nil {
+	if stored && e.cfg.OnMessage != nil {
 		e.cfg.OnMessage(fe)
 	}
 	return true

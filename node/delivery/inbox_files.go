@@ -6,28 +6,16 @@ import (
 	"os"
 )
 
-// PutFile stores the file at path under e.ID, moving it into the inbox
-// (path must be on the inbox's file system), so that a large file is
-// never read into memory. It fails with ErrExists if the id is taken.
-func (b *Inbox) PutFile(e Entry, path string) error {
-	meta, err := b.path(e.ID, metaExt)
-	if err != nil {
-		return err
-	}
-	body, _ := b.path(e.ID, msgExt)
-	js, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, err := os.Stat(meta); err == nil {
-		return fmt.Errorf("%w: %s", ErrExists, e.ID)
-	}
-	if err := os.Rename(path, body); err != nil {
-		return fmt.Errorf("delivery: inbox file %s: %w", e.ID, err)
-	}
-	return writeAtomic(meta, js)
+// PutFile stores the file at path as Put stores a message, moving it
+// into the inbox (path must be on the inbox's file system), so that a
+// large file is never read into memory.
+func (b *Inbox) PutFile(e Entry, path string) (Entry, error) {
+	return b.put(e, func(body string) error {
+		if err := os.Rename(path, body); err != nil {
+			return fmt.Errorf("delivery: inbox file: %w", err)
+		}
+		return nil
+	})
 }
 
 // Open opens the body of message id for reading, for entries too large

@@ -16,10 +16,10 @@ func TestInboxRefusesHeldID(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := Entry{ID: "0123456789abcdef", From: "alice", Size: 5, Received: time.Unix(1, 0).UTC()}
-	if err := b.Put(e, []byte("first")); err != nil {
+	if _, err := b.Put(e, []byte("first")); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Put(e, []byte("again")); !errors.Is(err, ErrExists) {
+	if _, err := b.Put(e, []byte("again")); !errors.Is(err, ErrExists) {
 		t.Fatalf("second Put: %v, want ErrExists", err)
 	}
 	if b, err = OpenInbox(dir); err != nil {
@@ -27,7 +27,7 @@ func TestInboxRefusesHeldID(t *testing.T) {
 	}
 	e2 := e
 	e2.Received = time.Unix(2, 0).UTC()
-	if err := b.Put(e2, []byte("again")); !errors.Is(err, ErrExists) {
+	if _, err := b.Put(e2, []byte("again")); !errors.Is(err, ErrExists) {
 		t.Fatalf("Put after reopening: %v, want ErrExists", err)
 	}
 	got, body, err := b.Get(e.ID)

@@ -177,7 +177,7 @@ func (e *Engine) decode(in *inbound) {
 	delete(e.inbound, in.key)
 	e.finished[in.key.doneKey()] = e.cfg.Now()
 	e.mu.Unlock()
-	e.cfg.Transport.AbandonMessage(in.key.id)
+	e.cfg.Transport.AbandonMessage(in.key.src, in.key.id)
 	log.Debugw("message decoded", "src", in.key.src, "message", in.key.id, "size", len(msg))
 
 	used := make([]int, len(rep.Used))
@@ -198,13 +198,13 @@ func (e *Engine) decode(in *inbound) {
 		if !e.receiveFilePart(ent, chunk, msg) {
 			return // refused: no confirmation
 		}
-	} else if err := e.inbox.Put(ent, msg); err != nil {
+	} else if stored, err := e.inbox.Put(ent, msg); err != nil {
 		log.Warnw("inbox", "message", ent.ID, "err", err)
 		if !errors.Is(err, ErrExists) {
 			return // not stored: no confirmation
 		}
 	} else if e.cfg.OnMessage != nil {
-		e.cfg.OnMessage(ent)
+		e.cfg.OnMessage(stored)
 	}
 	if perr != nil || sender == "" {
 		log.Warnw("cannot confirm delivery: sender peer id", "message", ent.ID, "err", perr)

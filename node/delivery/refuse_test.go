@@ -30,7 +30,9 @@ func (*offline) Send(context.Context, net.Addr, protocol.VMDTHeader, []byte) err
 func (*offline) OpenSend(net.Addr, protocol.VMDTHeader) (*rdt.Outgoing, error) {
 	return nil, errOffline
 }
-func (o *offline) AbandonMessage(id protocol.MessageID) { o.abandoned = append(o.abandoned, id) }
+func (o *offline) AbandonMessage(_ protocol.DDTAddr, id protocol.MessageID) {
+	o.abandoned = append(o.abandoned, id)
+}
 func (*offline) ConnectDataPlane(context.Context, peer.ID) (control.PeerEndpoint, error) {
 	return control.PeerEndpoint{}, errOffline
 }

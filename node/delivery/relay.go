@@ -182,7 +182,7 @@ func (e *Engine) watchForward(key relayKey, r *relayed) {
 		if !errors.Is(err, rdt.ErrAbandoned) {
 			log.Debugw("forward failed", "message", key.id, "share", key.index, "err", err)
 		}
-		e.cfg.Transport.AbandonMessage(key.id)
+		e.cfg.Transport.AbandonMessage(key.src, key.id)
 	}
 }
 

@@ -129,9 +129,11 @@ func (e *Engine) send(ctx context.Context, dstName string, msg []byte, n, k int,
 	if err != nil {
 		return Report{}, fmt.Errorf("delivery: split: %w", err)
 	}
-	var id protocol.MessageID
-	if _, err := rand.Read(id[:]); err != nil {
-		return Report{}, err
+	id, ok := ctx.Value(messageIDKey{}).(protocol.MessageID)
+	if !ok {
+		if _, err := rand.Read(id[:]); err != nil {
+			return Report{}, err
+		}
 	}
 	envs, err := envelope.Seal(e.cfg.Identity, sealPub, rec.DDTAddr, id, shares, opts)
 	if err != nil {
@@ -184,7 +186,7 @@ func (e *Engine) sendShares(ctx context.Context, dst protocol.DDTAddr, dstPeer p
 	finish := func() {
 		cancel()
 		wg.Wait()
-		e.cfg.Transport.AbandonMessage(id)
+		e.cfg.Transport.AbandonMessage(e.self, id)
 		close(results)
 		for r := range results {
 			rep.Shares[r.i].Outcome, rep.Shares[r.i].Detail = r.outcome, r.detail

@@ -59,13 +59,13 @@ func TestInbox(t *testing.T) {
 	}
 	e1 := Entry{ID: "0102030405060708", From: "alice", Src: "aa", Size: 3, Received: time.Unix(100, 0).UTC(), Used: []int{1, 2}}
 	e2 := Entry{ID: "0807060504030201", From: "bob", Src: "bb", Size: 0, Received: time.Unix(50, 0).UTC(), Used: []int{2, 3}, Rejected: []int{1}}
-	if err := b.Put(e1, []byte("hi!")); err != nil {
+	if s, err := b.Put(e1, []byte("hi!")); err != nil || s.ID != e1.ID || s.MessageID != e1.ID {
+		t.Fatalf("put: stored as %+v, %v", s, err)
+	}
+	if _, err := b.Put(e2, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Put(e2, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Put(e1, []byte("other")); !errors.Is(err, ErrExists) {
+	if _, err := b.Put(e1, []byte("other")); !errors.Is(err, ErrExists) {
 		t.Fatalf("second put: %v, want ErrExists", err)
 	}
 	got, msg, err := b.Get(e1.ID)
@@ -96,5 +96,67 @@ func TestInbox(t *testing.T) {
 	}
 	if _, msg, err := b2.Get(e1.ID); err != nil || string(msg) != "hi!" {
 		t.Fatalf("after reopening: %q %v", msg, err)
+	}
+}
+
+// TestInboxIDTakenByAnotherSender: mallory, who relayed alice's message
+// and so knows its id, sends a message with that id first. Alice's
+// message is still stored, under an alias that mallory cannot compute;
+// a replay of either is a duplicate; the alias stays the same after the
+// inbox is reopened, and another inbox gives another alias.
+func TestInboxIDTakenByAnotherSender(t *testing.T) {
+	dir := t.TempDir()
+	b, err := OpenInbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "0102030405060708"
+	fromMallory := Entry{ID: id, From: "mallory", Src: "mm", Size: 4}
+	fromAlice := Entry{ID: id, From: "alice", Src: "aa", Size: 5}
+	if _, err := b.Put(fromMallory, []byte("fake")); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := b.Put(fromAlice, []byte("hello"))
+	if err != nil {
+		t.Fatalf("alice's message after mallory took its id: %v", err)
+	}
+	if stored.ID == id || stored.MessageID != id || stored.Src != "aa" {
+		t.Fatalf("alice's message stored as %+v, want an alias with message id %s", stored, id)
+	}
+	got, msg, err := b.Get(stored.ID)
+	if err != nil || string(msg) != "hello" || got.MessageID != id || got.From != "alice" {
+		t.Fatalf("alice's entry: %+v %q %v", got, msg, err)
+	}
+	if got, msg, err := b.Get(id); err != nil || string(msg) != "fake" || got.Src != "mm" {
+		t.Fatalf("mallory's entry: %+v %q %v", got, msg, err)
+	}
+	for _, e := range []Entry{fromAlice, fromMallory} {
+		if _, err := b.Put(e, []byte("again")); !errors.Is(err, ErrExists) {
+			t.Errorf("replay of %s's message: %v, want ErrExists", e.From, err)
+		}
+	}
+	if l, err := b.List(); err != nil || len(l) != 2 {
+		t.Fatalf("list: %+v %v, want 2 entries", l, err)
+	}
+
+	b2, err := OpenInbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b2.Put(fromAlice, []byte("hello")); !errors.Is(err, ErrExists) {
+		t.Fatalf("alice's message after reopening: %v, want ErrExists (same alias)", err)
+	}
+	other, err := OpenInbox(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a1, a2 := b.alias("aa", id, 1), other.alias("aa", id, 1); a1 != stored.ID || a1 == a2 {
+		t.Fatalf("aliases %s (this inbox) and %s (another), stored %s: want this inbox's, unique to it", a1, a2, stored.ID)
+	}
+	if err := os.WriteFile(filepath.Join(dir, inboxDir, aliasKeyFile), []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenInbox(dir); err == nil {
+		t.Fatal("an inbox with a 5-byte alias key opened")
 	}
 }
