@@ -239,7 +239,8 @@ func (s *chunkStore) status(src protocol.DDTAddr, id FileID, first int) (ctl.Fil
 
 // sweep removes the files whose transfer stopped: incomplete files with
 // no chunk stored for ttl (their bitmap is older than now-ttl), and
-// directories a crash left without a manifest, equally old. Complete
+// directories a crash left without a manifest (or with one that cannot
+// be read), equally old. Complete
 // files keep their manifest and bitmap (a few bytes per chunk, so that a
 // repeated send learns that nothing is missing) but leave memory, to be
 // read again on demand. It returns how many files it removed.
@@ -270,18 +271,19 @@ func (s *chunkStore) sweepFile(id FileID, now time.Time, ttl time.Duration) (boo
 	defer s.mu.Unlock()
 	d := s.fileDir(id)
 	f, err := s.loadLocked(id)
-	if err != nil {
-		return false, fmt.Errorf("delivery: file store: %s: %w", id, err)
-	}
 	if f != nil && f.done {
 		delete(s.files, id)
 		return false, nil
 	}
 	// The bitmap is rewritten with every stored chunk; without a
-	// manifest, the directory's own time tells when it was made.
+	// manifest, or with one that cannot be read, the directory's own
+	// time tells when it was made.
 	mark := filepath.Join(d, bitmapFile)
 	if f == nil {
 		mark = d
+	}
+	if err != nil {
+		log.Warnw("file store: unreadable file", "file", id, "err", err)
 	}
 	fi, err := os.Stat(mark)
 	if err != nil {

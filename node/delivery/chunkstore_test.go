@@ -146,8 +146,9 @@ func TestChunkStore(t *testing.T) {
 }
 
 // TestChunkStoreSweep: a file with no new chunk for the TTL is deleted,
-// and so is a directory a crash left without a manifest; a file still in
-// progress, a received file and anything not named like a file stay.
+// and so are a directory a crash left without a manifest and one whose
+// manifest is garbage; a file still in progress, a received file and
+// anything not named like a file stay.
 func TestChunkStoreSweep(t *testing.T) {
 	s, inbox := newChunkStore(t, t.TempDir())
 	alice := testKey(t)
@@ -187,9 +188,14 @@ func TestChunkStoreSweep(t *testing.T) {
 	if _, _, err := s.finish(done, ent); err != nil {
 		t.Fatal("the received file did not reach the inbox")
 	}
-	var crashed FileID
-	crashed[0] = 0xcc
-	if err := os.MkdirAll(s.fileDir(crashed), 0o700); err != nil {
+	var crashed, corrupt FileID
+	crashed[0], corrupt[0] = 0xcc, 0xdd
+	for _, id := range []FileID{crashed, corrupt} {
+		if err := os.MkdirAll(s.fileDir(id), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(s.fileDir(corrupt), manifestFile), []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	other := filepath.Join(s.dir, "not-a-file")
@@ -200,6 +206,7 @@ func TestChunkStoreSweep(t *testing.T) {
 		filepath.Join(s.fileDir(stalled.FileID), bitmapFile),
 		filepath.Join(s.fileDir(received.FileID), bitmapFile),
 		s.fileDir(crashed),
+		s.fileDir(corrupt),
 		other,
 	} {
 		if err := os.Chtimes(p, old, old); err != nil {
@@ -208,10 +215,10 @@ func TestChunkStoreSweep(t *testing.T) {
 	}
 
 	n, err := s.sweep(now, ttl)
-	if err != nil || n != 2 {
-		t.Fatalf("sweep removed %d files (%v), want 2: the stalled one and the crashed one", n, err)
+	if err != nil || n != 3 {
+		t.Fatalf("sweep removed %d files (%v), want 3: the stalled, the crashed and the corrupt one", n, err)
 	}
-	for _, gone := range []FileID{stalled.FileID, crashed} {
+	for _, gone := range []FileID{stalled.FileID, crashed, corrupt} {
 		if _, err := os.Stat(s.fileDir(gone)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("file %s still on disk: %v", gone, err)
 		}
