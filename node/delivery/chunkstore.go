@@ -240,10 +240,10 @@ func (s *chunkStore) status(src protocol.DDTAddr, id FileID, first int) (ctl.Fil
 // sweep removes the files whose transfer stopped: incomplete files with
 // no chunk stored for ttl (their bitmap is older than now-ttl), and
 // directories a crash left without a manifest (or with one that cannot
-// be read), equally old. Complete
-// files keep their manifest and bitmap (a few bytes per chunk, so that a
-// repeated send learns that nothing is missing) but leave memory, to be
-// read again on demand. It returns how many files it removed.
+// be read), equally old. Complete files keep their manifest and bitmap
+// (a few bytes per chunk, so that a repeated send learns that nothing is
+// missing) but leave memory, to be read again on demand. It returns how
+// many files it removed.
 func (s *chunkStore) sweep(now time.Time, ttl time.Duration) (int, error) {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
