@@ -12,9 +12,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/core/routing"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	"github.com/vmdt/vmdt/dht"
+	"github.com/vmdt/vmdt/internal/p2pdial"
 	"github.com/vmdt/vmdt/node/friends"
 )
 
@@ -219,13 +219,8 @@ func (s *Service) connect(ctx context.Context, p peer.ID) error {
 		if first = s.h.Connect(ctx, peer.AddrInfo{ID: p}); first == nil {
 			return nil
 		}
-		// Refused by the swarm's dial backoff, without a packet sent: an
-		// earlier dial to these addresses failed (the peer was
-		// restarting, or both peers dialed each other at once over
-		// reused TCP ports, go-libp2p issue 2925). That says little
-		// about now, so dial anyway, as control.Service.Dial does.
-		if errors.Is(first, swarm.ErrDialBackoff) && ctx.Err() == nil {
-			if first = s.h.Connect(network.WithForceDirectDial(ctx, "dial past backoff"), peer.AddrInfo{ID: p}); first == nil {
+		if rctx, ok := p2pdial.PastBackoff(ctx, first); ok {
+			if first = s.h.Connect(rctx, peer.AddrInfo{ID: p}); first == nil {
 				return nil
 			}
 		}

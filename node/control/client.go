@@ -10,8 +10,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
+	"github.com/vmdt/vmdt/internal/p2pdial"
 	"github.com/vmdt/vmdt/protocol/ctl"
 )
 
@@ -40,13 +40,8 @@ func (s *Service) Dial(ctx context.Context, p peer.ID) (*Client, error) {
 		return nil, ErrClosed
 	}
 	st, err := s.h.NewStream(ctx, p, ProtocolID)
-	if errors.Is(err, swarm.ErrDialBackoff) && ctx.Err() == nil {
-		// The swarm refused without dialing because an earlier dial to
-		// p failed: p was restarting, or both peers dialed each other at
-		// once over reused TCP ports, which makes one TCP connection
-		// that both sides take as their own dial (go-libp2p issue 2925).
-		// That says little about now, so dial anyway.
-		st, err = s.h.NewStream(network.WithForceDirectDial(ctx, "dial past backoff"), p, ProtocolID)
+	if rctx, ok := p2pdial.PastBackoff(ctx, err); ok {
+		st, err = s.h.NewStream(rctx, p, ProtocolID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("control: open stream to %s: %w", p, err)

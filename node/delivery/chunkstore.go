@@ -239,11 +239,10 @@ func (s *chunkStore) status(src protocol.DDTAddr, id FileID, first int) (ctl.Fil
 
 // sweep removes the files whose transfer stopped: incomplete files with
 // no chunk stored for ttl (their bitmap is older than now-ttl), and
-// directories a crash left without a manifest (or with one that cannot
-// be read), equally old. Complete files keep their manifest and bitmap
-// (a few bytes per chunk, so that a repeated send learns that nothing is
-// missing) but leave memory, to be read again on demand. It returns how
-// many files it removed.
+// directories a crash left unfinished, equally old. Received files keep
+// their manifest and bitmap (a few bytes per chunk, so that a repeated
+// send learns that nothing is missing) but leave memory, to be read again
+// on demand. It returns how many files it removed.
 func (s *chunkStore) sweep(now time.Time, ttl time.Duration) (int, error) {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -265,25 +264,27 @@ func (s *chunkStore) sweep(now time.Time, ttl time.Duration) (int, error) {
 	return removed, errors.Join(errs...)
 }
 
-// sweepFile is sweep for file id; it reports whether it removed it.
+// sweepFile is sweep for file id; it reports whether it removed it. It
+// goes by the files' presence and times, without reading them: a
+// received file has a manifest and a bitmap but no data.part any more,
+// and the bitmap is rewritten with every stored chunk. Without a bitmap
+// (a crash), the directory's own time tells when it was made.
 func (s *chunkStore) sweepFile(id FileID, now time.Time, ttl time.Duration) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.fileDir(id)
-	f, err := s.loadLocked(id)
-	if f != nil && f.done {
-		delete(s.files, id)
+	exists := func(name string) bool {
+		_, err := os.Stat(filepath.Join(d, name))
+		return err == nil
+	}
+	bitmap := exists(bitmapFile)
+	if bitmap && exists(manifestFile) && !exists(partFile) {
+		delete(s.files, id) // received: read again on demand
 		return false, nil
 	}
-	// The bitmap is rewritten with every stored chunk; without a
-	// manifest, or with one that cannot be read, the directory's own
-	// time tells when it was made.
-	mark := filepath.Join(d, bitmapFile)
-	if f == nil {
-		mark = d
-	}
-	if err != nil {
-		log.Warnw("file store: unreadable file", "file", id, "err", err)
+	mark := d
+	if bitmap {
+		mark = filepath.Join(d, bitmapFile)
 	}
 	fi, err := os.Stat(mark)
 	if err != nil {

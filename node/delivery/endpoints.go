@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/vmdt/vmdt/node/control"
@@ -37,7 +36,7 @@ func (e *Engine) endpoint(ctx context.Context, p peer.ID) (control.PeerEndpoint,
 	ep, err := e.cfg.Control.ConnectDataPlane(ctx, p)
 	if err != nil && e.cfg.Finder != nil && ctx.Err() == nil && !noDataPlane(err) {
 		if ferr := e.cfg.Finder.FindPeer(ctx, p); ferr == nil {
-			ep, err = e.cfg.Control.ConnectDataPlane(retryDial(ctx), p)
+			ep, err = e.cfg.Control.ConnectDataPlane(ctx, p)
 		}
 	}
 	if err != nil {
@@ -81,15 +80,13 @@ func (e *Engine) probeRelay(ctx context.Context, p peer.ID) (control.PeerEndpoin
 // reach is endpoint, tried once more if the first attempt fails for
 // another reason than the peer having no data plane: a first handshake
 // can fail on a connection the peer has just replaced (it restarted) or
-// at a busy moment (ERR|429). The second attempt dials past the swarm's
-// dial backoff: a dial that failed a moment ago (a lost handshake packet
-// on a lossy path, a peer still starting) puts the peer's addresses on
-// backoff, and a retry that obeys it fails at once without a packet sent.
+// at a busy moment (ERR|429). The dial backoff the first failure leaves
+// does not refuse the second attempt (control.Service.Dial dials past it).
 func (e *Engine) reach(ctx context.Context, p peer.ID) (control.PeerEndpoint, error) {
 	ep, err := e.endpoint(ctx, p)
 	if err != nil && !noDataPlane(err) && ctx.Err() == nil {
 		log.Debugw("data plane handshake failed; trying once more", "peer", p, "err", err)
-		ep, err = e.endpoint(retryDial(ctx), p)
+		ep, err = e.endpoint(ctx, p)
 	}
 	return ep, err
 }
@@ -206,13 +203,6 @@ func (e *Engine) withFinder(ctx context.Context, p peer.ID, fn func() error) err
 		return errors.Join(err, ferr)
 	}
 	return fn()
-}
-
-// retryDial marks ctx for a deliberate redial (after a failed handshake
-// or a fresh peer lookup): a failed first dial put the peer's addresses on
-// the swarm's dial backoff, which must not refuse this one.
-func retryDial(ctx context.Context) context.Context {
-	return network.WithForceDirectDial(ctx, "vmdt: retry after a failed handshake")
 }
 
 // prefixOf returns the network prefix relays are spread over: the /24 of

@@ -30,8 +30,8 @@ func TestForwardFailsThenPooled(t *testing.T) {
 	envLen := envelopeLen(t, c.alice, c.bob, len(msg), 6, 3)
 
 	// Each relay's copy of the share it forwards is one buffer of the
-	// share's length (looked at from the first segment after the
-	// announcement: the share's head comes before it, as early data).
+	// share's length (looked at once the relay has served the
+	// announcement).
 	var mu sync.Mutex
 	kept := map[string]int{} // relay name -> length of its copy
 	for _, r := range c.relays {
